@@ -1,0 +1,3 @@
+from medmassage.cli import main
+
+main()

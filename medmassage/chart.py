@@ -1,0 +1,290 @@
+"""A client's chart for one case: loads the records and assembles the progress report (SPEC §7.1).
+
+The report is plain data (dataclasses and a JSON-ready dict); render.py draws it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from medmassage.cases import diagnoses, last_report_date, report_rule
+from medmassage.catalog import MCID
+from medmassage.intake import get_intake, goals
+from medmassage.progress import Change, ReportDue, change, report_due, rule_text, sparkline
+
+
+@dataclass
+class VisitRow:
+    visit: int
+    session_id: int
+    day: str
+    start_time: str | None
+    minutes: int
+    techniques: list[tuple[str, int]]
+    regions: list[str]
+    pre: int
+    post: int
+    relief: int
+    cpt: list[tuple[str, int, int]]  # (code, minutes, units)
+    units: int
+    status: str
+    rx_flag: str | None
+    over_authorized: bool
+    override_reason: str | None
+
+    @property
+    def flags(self) -> list[str]:
+        out = [self.status]
+        if self.rx_flag == "expired":
+            out.append("Rx expired")
+        elif self.rx_flag == "not-yet-valid":
+            out.append("before Rx")
+        if self.over_authorized:
+            out.append("over auth")
+        return out
+
+
+@dataclass
+class MeasureChange:
+    measure: str
+    label: str
+    activity: str | None
+    baseline: float
+    baseline_date: str
+    latest: float
+    latest_date: str
+    change: Change
+
+
+@dataclass
+class Progress:
+    client: dict
+    case: dict
+    diagnoses: list[dict]
+    visits: list[VisitRow]
+    voided: int
+    baseline: int | None
+    baseline_source: str | None
+    current: int | None
+    pain_change: Change | None
+    average_relief: float | None
+    trend: str
+    measures: list[MeasureChange]
+    goals: list[dict]
+    visits_used: int
+    report: ReportDue
+    report_rule: str
+    on: date
+
+    @property
+    def visits_remaining(self) -> int:
+        return max(self.case["visits_authorized"] - self.visits_used, 0)
+
+    def to_dict(self) -> dict:
+        """The stable JSON contract of `progress -f json` (documented in the README)."""
+        pc = self.pain_change
+        return {
+            "client": {"id": self.client["id"], "name": self.client["name"]},
+            "case": {
+                "id": self.case["id"],
+                "status": self.case["status"],
+                "payer_type": self.case["payer_type"],
+                "payer_name": self.case["payer_name"],
+                "units_rule": self.case["units_rule"],
+                "rx_date": self.case["rx_date"],
+                "rx_until": self.case["rx_until"],
+                "rx_expired": self.on > date.fromisoformat(self.case["rx_until"]),
+                "frequency": self.case["frequency"],
+                "diagnoses": self.diagnoses,
+            },
+            "as_of": self.on.isoformat(),
+            "visits": [
+                {
+                    "visit": v.visit,
+                    "session_id": v.session_id,
+                    "date": v.day,
+                    "minutes": v.minutes,
+                    "techniques": [{"name": n, "minutes": m} for n, m in v.techniques],
+                    "regions": v.regions,
+                    "pain_pre": v.pre,
+                    "pain_post": v.post,
+                    "relief": v.relief,
+                    "cpt": [{"code": c, "minutes": m, "units": u} for c, m, u in v.cpt],
+                    "units": v.units,
+                    "status": v.status,
+                    "rx_flag": v.rx_flag,
+                    "over_authorized": v.over_authorized,
+                }
+                for v in self.visits
+            ],
+            "voided_sessions": self.voided,
+            "pain": {
+                "baseline": self.baseline,
+                "baseline_source": self.baseline_source,
+                "current": self.current,
+                "change_points": pc.improvement if pc else None,
+                "change_percent": pc.percent if pc else None,
+                "mcid_met": pc.mcid_met if pc else None,
+                "average_relief": self.average_relief,
+                "trend": self.trend,
+            },
+            "measures": [
+                {
+                    "measure": m.measure,
+                    "activity": m.activity,
+                    "baseline": m.baseline,
+                    "baseline_date": m.baseline_date,
+                    "latest": m.latest,
+                    "latest_date": m.latest_date,
+                    "improvement": m.change.improvement,
+                    "mcid_points": MCID[m.measure].points,
+                    "mcid_met": m.change.mcid_met,
+                }
+                for m in self.measures
+            ],
+            "goals": self.goals,
+            "authorization": {
+                "visits_authorized": self.case["visits_authorized"],
+                "visits_used": self.visits_used,
+                "visits_remaining": self.visits_remaining,
+            },
+            "progress_report": {
+                "rule": self.report_rule,
+                "due": self.report.due,
+                "reasons": list(self.report.reasons),
+                "visits_since": self.report.visits_since,
+                "counted_from": self.report.anchor.isoformat() if self.report.anchor else None,
+                "counted_from_kind": self.report.anchor_kind,
+                "next_visit": self.report.next_visit,
+                "next_date": self.report.next_date.isoformat() if self.report.next_date else None,
+            },
+        }
+
+
+def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow], int]:
+    """The case's visits in order, with techniques and CPT lines; plus the count voided."""
+    sessions = conn.execute(
+        "SELECT * FROM session WHERE case_id = ? ORDER BY date, coalesce(start_time, ''), id",
+        (case_id,),
+    ).fetchall()
+    techniques: dict[int, list[tuple[str, int]]] = {}
+    for r in conn.execute(
+        "SELECT t.session_id, t.technique, t.minutes FROM session_technique t "
+        "JOIN session s ON s.id = t.session_id WHERE s.case_id = ? ORDER BY t.position",
+        (case_id,),
+    ):
+        techniques.setdefault(r[0], []).append((r[1], r[2]))
+    cpt: dict[int, list[tuple[str, int, int]]] = {}
+    for r in conn.execute(
+        "SELECT p.session_id, p.cpt, p.minutes, p.units FROM session_cpt p "
+        "JOIN session s ON s.id = p.session_id WHERE s.case_id = ? ORDER BY p.position",
+        (case_id,),
+    ):
+        cpt.setdefault(r[0], []).append((r[1], r[2], r[3]))
+    rows, voided = [], 0
+    for s in sessions:
+        if s["status"] == "void":
+            voided += 1
+            continue
+        lines = cpt.get(s["id"], [])
+        rows.append(
+            VisitRow(
+                visit=len(rows) + 1,
+                session_id=s["id"],
+                day=s["date"],
+                start_time=s["start_time"],
+                minutes=s["minutes"],
+                techniques=techniques.get(s["id"], []),
+                regions=json.loads(s["regions"]),
+                pre=s["pain_pre"],
+                post=s["pain_post"],
+                relief=s["pain_pre"] - s["pain_post"],
+                cpt=lines,
+                units=sum(u for _, _, u in lines),
+                status=s["status"],
+                rx_flag=s["rx_flag"],
+                over_authorized=bool(s["over_authorized"]),
+                override_reason=s["override_reason"],
+            )
+        )
+    return rows, voided
+
+
+def _measure_changes(conn: sqlite3.Connection, case_id: int) -> list[MeasureChange]:
+    series: dict[tuple[str, str | None], list[sqlite3.Row]] = {}
+    for r in conn.execute(
+        "SELECT date, kind, activity, score FROM measure WHERE case_id = ? ORDER BY date, id",
+        (case_id,),
+    ):
+        key = (r["kind"], r["activity"].lower() if r["activity"] else None)
+        series.setdefault(key, []).append(r)
+    order = list(MCID)
+    out = []
+    for (kind, _), rows in sorted(
+        series.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1] or "")
+    ):
+        first, last = rows[0], rows[-1]
+        out.append(
+            MeasureChange(
+                measure=kind,
+                label=MCID[kind].label,
+                activity=first["activity"],
+                baseline=first["score"],
+                baseline_date=first["date"],
+                latest=last["score"],
+                latest_date=last["date"],
+                change=change(kind, first["score"], last["score"]),
+            )
+        )
+    return out
+
+
+def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress:
+    case = dict(conn.execute("SELECT * FROM care_case WHERE id = ?", (case_id,)).fetchone())
+    client = dict(
+        conn.execute(
+            "SELECT id, name, dob FROM client WHERE id = ?", (case["client_id"],)
+        ).fetchone()
+    )
+    visits, voided = load_visits(conn, case_id)
+    intake = get_intake(conn, case_id)
+    if intake is not None:
+        baseline, source = intake["pain"], "intake"
+    elif visits:
+        baseline, source = visits[0].pre, "first visit"
+    else:
+        baseline, source = None, None
+    current = visits[-1].pre if visits else None
+    pain_change = (
+        change("nprs", baseline, current) if baseline is not None and current is not None else None
+    )
+    relief = round(sum(v.relief for v in visits) / len(visits), 1) if visits else None
+    rule = report_rule(conn, case["payer_type"])
+    due = report_due(
+        rule,
+        [date.fromisoformat(v.day) for v in visits],
+        last_report_date(conn, case_id),
+        on,
+    )
+    return Progress(
+        client=client,
+        case=case,
+        diagnoses=diagnoses(conn, case_id),
+        visits=visits,
+        voided=voided,
+        baseline=baseline,
+        baseline_source=source,
+        current=current,
+        pain_change=pain_change,
+        average_relief=relief,
+        trend=sparkline([v.pre for v in visits]),
+        measures=_measure_changes(conn, case_id),
+        goals=goals(conn, case_id),
+        visits_used=len(visits),
+        report=due,
+        report_rule=rule_text(rule),
+        on=on,
+    )

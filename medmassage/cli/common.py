@@ -1,0 +1,169 @@
+"""What every command shares: the database handle, shared options, messages, error handling.
+
+Errors are turned into one line on stderr at this edge: bad input exits 2, runtime trouble
+exits 1, and no traceback (with its local variables: client data) ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from medmassage.errors import MedmassageError
+
+# --- shared options (one bundle for every command that prints data) ---------------------------
+
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (default), json, csv or md. Inferred from the -o file's extension.",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write to this file (created owner-only) instead of stdout."
+    ),
+]
+CaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--case", help="Case id; default: the client's only open case.", show_default=False
+    ),
+]
+ClientArg = Annotated[str, typer.Argument(help="Client id or an unambiguous part of the name.")]
+
+
+@dataclass
+class State:
+    db_option: str | None = None
+
+
+# --- messages on stderr -----------------------------------------------------------------------
+
+
+def _colour(text: str, code: str) -> str:
+    if os.environ.get("NO_COLOR") or not _stderr_is_terminal():
+        return text
+    return f"\033[{code}m{text}\033[0m"
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def say(message: str) -> None:
+    """A message for the person at the keyboard (stderr, so stdout stays data)."""
+    print(message, file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(_colour("warning:", "33;1") + " " + message, file=sys.stderr)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    print(_colour("error:", "31;1") + " " + message, file=sys.stderr)
+    return typer.Exit(code)
+
+
+# --- errors at the edge -----------------------------------------------------------------------
+
+
+def _database_message(error: sqlite3.Error) -> tuple[str, int]:
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and "locked" in text:
+        return (
+            "the database is busy: another medmassage command (or a backup) is writing; "
+            "try again in a moment",
+            1,
+        )
+    if isinstance(error, sqlite3.IntegrityError) or "locked" in text or "append-only" in text:
+        # CHECK/trigger messages name columns and rules, never values.
+        return f"the database refused the change: {text}", 2
+    return f"database error: {text}", 1
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except MedmassageError as e:
+        raise fail(str(e), e.exit_code) from None
+    except sqlite3.Error as e:
+        message, code = _database_message(e)
+        raise fail(message, code) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing more was saved", 130) from None
+    except BrokenPipeError:
+        # `medmassage … | head`: the reader left; not an error worth a message.
+        sys.stderr.close()
+        raise typer.Exit(0) from None
+    except Exception as e:
+        if os.environ.get("MEDMASSAGE_DEBUG"):
+            raise
+        raise fail(
+            f"unexpected {type(e).__name__}; details are hidden to keep client data off the "
+            "screen (MEDMASSAGE_DEBUG=1 shows them). Changes are saved only when a command "
+            "reports success.",
+            1,
+        ) from None
+
+
+def guard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command body under `guarded()`, keeping its signature for Typer."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with guarded():
+            return func(*args, **kwargs)
+
+    wrapper.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    return wrapper
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def db_path(ctx: typer.Context) -> Path:
+    from medmassage.paths import resolve_db_path
+
+    state = ctx.find_root().obj if ctx.find_root().obj else State()
+    return resolve_db_path(state.db_option)[0]
+
+
+@contextmanager
+def database(ctx: typer.Context) -> Iterator[sqlite3.Connection]:
+    from medmassage.db import connect
+
+    conn, notes = connect(db_path(ctx))
+    for note in notes:
+        warn(note)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def is_interactive() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,58 @@
+"""Fill a throwaway database with a small realistic practice and show a progress table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from medmassage.cli.common import guard, say
+
+
+@guard
+def demo(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            help="Where to build the demo (must be new or empty). Default: a temp folder.",
+        ),
+    ] = None,
+) -> None:
+    """Build a demo practice (never in your real database unless you name it) and show progress."""
+    import tempfile
+    from pathlib import Path
+
+    from medmassage.chart import build_progress
+    from medmassage.dates import today
+    from medmassage.db import connect
+    from medmassage.demo import build_demo
+    from medmassage.render import resolve_format
+    from medmassage.views import render_progress
+
+    root = ctx.find_root().obj
+    chosen = db or (root.db_option if root else None)  # MEDMASSAGE_DB is never used here
+    path = (
+        Path(chosen)
+        if chosen
+        else Path(tempfile.mkdtemp(prefix="medmassage-demo-")) / "practice.db"
+    )
+    conn, _ = connect(path)
+    try:
+        case_id = build_demo(conn, today())
+        report = build_progress(conn, case_id, today())
+    finally:
+        conn.close()
+    render_progress(report, resolve_format(None, None, ("table",)), None, last=None)
+    say("")
+    say(f"Demo practice written to {path}")
+    say("Explore it:")
+    for example in (
+        "client list",
+        f"progress {report.client['name'].split()[0]}",
+        "case list",
+        "session list --from last month",
+    ):
+        say(f"  medmassage --db {path} {example}")

@@ -1,0 +1,157 @@
+"""Record an intake assessment for a client's case: complaint, pain, regions, history, goals.
+
+On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script
+they are an error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from medmassage.cli.common import (
+    CaseOpt,
+    ClientArg,
+    database,
+    guard,
+    is_interactive,
+    say,
+    warn,
+)
+
+measure_app = typer.Typer(no_args_is_help=True)
+
+TextOpt = Annotated[str | None, typer.Option(show_default=False)]
+
+
+def _ask_missing(given) -> None:
+    """Rich prompts for the required answers not given on the command line."""
+    from rich.prompt import Prompt
+
+    from medmassage.errors import InputError
+    from medmassage.validate import parse_pain, parse_regions, required_text
+
+    while not (given.complaint or "").strip():
+        answer = Prompt.ask("Chief complaint (in the client's words)")
+        try:
+            given.complaint = required_text("complaint", answer, max_len=2000)
+        except InputError as e:
+            say(f"  {e}")
+    while given.pain is None:
+        answer = Prompt.ask("Pain today, 0–10")
+        try:
+            given.pain = str(parse_pain("pain", answer))
+        except InputError as e:
+            say(f"  {e}")
+    while not given.regions:
+        answer = Prompt.ask("Pain regions (comma-separated, e.g. neck, shoulder-left)")
+        try:
+            given.regions = parse_regions([answer])
+        except InputError as e:
+            say(f"  {e}")
+
+
+@guard
+def intake(
+    ctx: typer.Context,
+    client: ClientArg,
+    case: CaseOpt = None,
+    complaint: Annotated[str | None, typer.Option(help="Chief complaint.")] = None,
+    pain: Annotated[str | None, typer.Option(help="Pain today, 0–10 (the NPRS baseline).")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Pain region. Repeatable.")] = None,
+    date: Annotated[str | None, typer.Option(help="Intake date (default today).")] = None,
+    condition: Annotated[
+        list[str] | None, typer.Option(help="Condition from the catalog. Repeatable.")
+    ] = None,
+    onset: Annotated[str | None, typer.Option(help="Onset date.")] = None,
+    mechanism: Annotated[
+        str | None, typer.Option(help="e.g. rear-end motor vehicle accident.")
+    ] = None,
+    aggravating: TextOpt = None,
+    relieving: TextOpt = None,
+    limitation: Annotated[
+        list[str] | None, typer.Option(help="Functional limitation. Repeatable.")
+    ] = None,
+    history: Annotated[str | None, typer.Option(help="Relevant medical history.")] = None,
+    medications: TextOpt = None,
+    contraindications: Annotated[
+        str | None, typer.Option(help="Contraindications / red flags.")
+    ] = None,
+    consent_date: Annotated[str | None, typer.Option(help="Written consent date.")] = None,
+    goal: Annotated[
+        list[str] | None,
+        typer.Option(help='Functional goal: "TEXT | TARGET | BY DATE". Repeatable.'),
+    ] = None,
+    ndi: Annotated[str | None, typer.Option(help="Neck Disability Index, 0–100 %.")] = None,
+    odi: Annotated[str | None, typer.Option(help="Oswestry Disability Index, 0–100 %.")] = None,
+    psfs: Annotated[
+        list[str] | None, typer.Option(help='PSFS "ACTIVITY=0-10". Repeatable.')
+    ] = None,
+) -> None:
+    from medmassage.cases import case_for_client
+    from medmassage.clients import find_client
+    from medmassage.dates import parse_date
+    from medmassage.intake import IntakeInput, missing_answers, record_intake
+
+    given = IntakeInput(
+        complaint=complaint,
+        pain=pain,
+        regions=region or [],
+        day=parse_date("date", date, allow_future=False) if date else None,
+        conditions=condition or [],
+        onset=onset,
+        mechanism=mechanism,
+        aggravating=aggravating,
+        relieving=relieving,
+        limitations=limitation or [],
+        history=history,
+        medications=medications,
+        contraindications=contraindications,
+        consent_date=consent_date,
+        goals=goal or [],
+        ndi=ndi,
+        odi=odi,
+        psfs=psfs or [],
+    )
+    with database(ctx) as conn:
+        row = find_client(conn, client)
+        case_row = case_for_client(conn, row, case)
+        if missing_answers(given) and is_interactive():
+            _ask_missing(given)
+        intake_id, warnings = record_intake(conn, case_row, given)
+    print(intake_id)
+    say(f"Intake recorded for {row['name']}, case {case_row['id']}")
+    for w in warnings:
+        warn(w)
+
+
+@measure_app.command("add")
+@guard
+def measure_add(
+    ctx: typer.Context,
+    client: ClientArg,
+    case: CaseOpt = None,
+    date: Annotated[str | None, typer.Option(help="Date measured (default today).")] = None,
+    nprs: Annotated[str | None, typer.Option(help="Pain, 0–10.")] = None,
+    ndi: Annotated[str | None, typer.Option(help="Neck Disability Index, 0–100 %.")] = None,
+    odi: Annotated[str | None, typer.Option(help="Oswestry Disability Index, 0–100 %.")] = None,
+    psfs: Annotated[
+        list[str] | None, typer.Option(help='PSFS "ACTIVITY=0-10". Repeatable.')
+    ] = None,
+) -> None:
+    """Record outcome measures for a re-assessment."""
+    from medmassage.cases import case_for_client
+    from medmassage.clients import find_client
+    from medmassage.dates import parse_date, today
+    from medmassage.intake import MeasureInput, add_measures
+
+    day = parse_date("date", date, allow_future=False) if date else today()
+    given = MeasureInput(nprs=nprs, ndi=ndi, odi=odi, psfs=psfs or [])
+    with database(ctx) as conn:
+        row = find_client(conn, client)
+        case_row = case_for_client(conn, row, case)
+        count = add_measures(conn, case_row, given, day)
+    say(
+        f"Recorded {count} measure(s) for {row['name']}, case {case_row['id']} on {day.isoformat()}"
+    )

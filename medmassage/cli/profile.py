@@ -1,0 +1,88 @@
+"""`medmassage profile set/show`: the therapist printed on every insurer document."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from medmassage.cli.common import FormatOpt, OutputOpt, database, guard, say, warn
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _opt(help_text: str):
+    return typer.Option(help=help_text, show_default=False)
+
+
+@app.command("set")
+@guard
+def set_(
+    ctx: typer.Context,
+    name: Annotated[str | None, _opt("Your name as on your license.")] = None,
+    credentials: Annotated[str | None, _opt("e.g. LMT.")] = None,
+    license_number: Annotated[str | None, _opt("State massage license number.")] = None,
+    license_state: Annotated[str | None, _opt("Two-letter state, e.g. WA.")] = None,
+    npi: Annotated[str | None, _opt("Your 10-digit NPI.")] = None,
+    practice_name: Annotated[str | None, _opt("Practice or business name.")] = None,
+    address: Annotated[str | None, _opt("Practice address.")] = None,
+    phone: Annotated[str | None, _opt("Practice phone.")] = None,
+    email: Annotated[str | None, _opt("Practice email.")] = None,
+    tax_id: Annotated[str | None, _opt("Tax ID / EIN (optional, for superbills).")] = None,
+    fee: Annotated[
+        list[str] | None, _opt("Fee per unit: CPT=AMOUNT, e.g. --fee 97140=45. Repeatable.")
+    ] = None,
+    report_every: Annotated[
+        list[str] | None,
+        _opt("Progress-report rule: PAYER=VISITS/DAYS or PAYER=off, e.g. health=10/30."),
+    ] = None,
+) -> None:
+    """Set profile fields; only the ones given change."""
+    from medmassage.profile import get_profile, missing_for_documents, set_profile
+
+    fields = {
+        "name": name,
+        "credentials": credentials,
+        "license_number": license_number,
+        "license_state": license_state,
+        "npi": npi,
+        "practice_name": practice_name,
+        "address": address,
+        "phone": phone,
+        "email": email,
+        "tax_id": tax_id,
+    }
+    with database(ctx) as conn:
+        changed = set_profile(conn, fields, fee or [], report_every or [])
+        missing = missing_for_documents(get_profile(conn))
+    say("Profile updated: " + ", ".join(changed))
+    if missing:
+        warn("insurer documents also need: " + ", ".join(m.replace("_", "-") for m in missing))
+
+
+@app.command("show")
+@guard
+def show(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
+    """Show the profile, fees and progress-report rules."""
+    from medmassage.profile import get_profile
+    from medmassage.render import print_record, resolve_format
+
+    chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
+    with database(ctx) as conn:
+        data = get_profile(conn)
+    pairs = [
+        ("Name", data["name"]),
+        ("Credentials", data["credentials"]),
+        ("License", " ".join(x for x in (data["license_state"], data["license_number"]) if x)),
+        ("NPI", data["npi"]),
+        ("Practice", data["practice_name"]),
+        ("Address", data["address"]),
+        ("Phone", data["phone"]),
+        ("Email", data["email"]),
+        ("Tax ID", data["tax_id"]),
+        ("Fees per unit", ", ".join(f"{k} ${v:.2f}" for k, v in data["fees"].items())),
+        ("Report rules", ", ".join(f"{k}: {v}" for k, v in data["report_rules"].items())),
+    ]
+    if not data["name"]:
+        warn("no profile yet; set one with: medmassage profile set --name … --npi …")
+    print_record(pairs, data, chosen, output, title="Therapist profile")

@@ -1,0 +1,209 @@
+"""The practice database: opening it safely, migrating it, one transaction per command, audit rows.
+
+Settings (notes-storage-and-security §1.5): WAL, synchronous=FULL, foreign keys on, a 5 s busy
+timeout, secure_delete, STRICT tables. Files are created owner-only (0600 in a 0700 folder) and
+SQLite gives the -wal/-shm files the mode of the database file.
+
+The hot path uses the standard library's sqlite3: importing sqlite-utils costs about 8x bare
+Python start-up, more than the whole budget of an everyday command (SPEC §9).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from medmassage.dates import now_stamp
+from medmassage.errors import RuntimeProblem
+from medmassage.migrations import (
+    APPLICATION_ID,
+    LATEST_VERSION,
+    MIGRATIONS,
+    PROTECTIVE_TRIGGERS,
+)
+
+MIN_SQLITE = (3, 37, 0)  # STRICT tables
+BUSY_TIMEOUT_S = 5.0
+
+
+def secure_file_modes() -> None:
+    """Every file this process creates is owner-only: databases, -wal/-shm, exports, temp files."""
+    os.umask(0o077)
+
+
+def _prepare_file(path: Path) -> list[str]:
+    """Create the folder (0700) and an empty database file (0600) if needed.
+
+    Returns warnings for the user (e.g. permissions that had to be tightened).
+    """
+    notes: list[str] = []
+    folder = path.parent
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+            folder.chmod(0o700)
+        except OSError as e:
+            raise RuntimeProblem(f"cannot create the data folder {folder}: {e.strerror}") from None
+    if path.is_dir():
+        raise RuntimeProblem(f"{path} is a folder; --db needs a file path")
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass  # another process created it first
+        except OSError as e:
+            raise RuntimeProblem(f"cannot create {path}: {e.strerror}") from None
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            candidate.chmod(0o600)
+            notes.append(
+                f"{candidate.name} was readable by other users (mode {mode:o}); "
+                "made it owner-only (600)"
+            )
+    return notes
+
+
+def connect(path: Path) -> tuple[sqlite3.Connection, list[str]]:
+    """Open (creating if needed) and migrate the database. Returns the connection and warnings."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise RuntimeProblem(
+            f"SQLite {sqlite3.sqlite_version} is too old; medmassage needs 3.37 or newer"
+        )
+    secure_file_modes()
+    notes = _prepare_file(path)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        # foreign_keys is a no-op inside a transaction: set before any BEGIN.
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < LATEST_VERSION:
+            conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+            migrate(conn)
+        elif version > LATEST_VERSION:
+            conn.close()
+            raise RuntimeProblem(
+                f"{path.name} was written by a newer medmassage (schema {version}, "
+                f"this one knows {LATEST_VERSION}); upgrade medmassage"
+            )
+    except sqlite3.DatabaseError as e:
+        raise RuntimeProblem(f"cannot open {path}: {e}") from None
+    return conn, notes
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a schema script into whole statements (trigger bodies hold semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement and not all(
+                ln.strip().startswith("--") or not ln.strip() for ln in statement.splitlines()
+            ):
+                yield statement
+    if buffer.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()
+    ):
+        raise ValueError("incomplete SQL statement at the end of a migration")
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending migration, each in its own transaction with its version bump.
+
+    executescript() would COMMIT first, so statements run one by one inside BEGIN IMMEDIATE.
+    Returns the names of the migrations applied.
+    """
+    applied: list[str] = []
+    for version, name, script in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current >= version:  # another process migrated while we waited
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            if version == 1:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            missing = missing_triggers(conn)
+            if missing:
+                raise RuntimeProblem(
+                    f"migration {name} would drop protective triggers: {', '.join(missing)}"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def missing_triggers(conn: sqlite3.Connection) -> list[str]:
+    present = {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    return [t for t in PROTECTIVE_TRIGGERS if t not in present]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction per command. BEGIN IMMEDIATE takes the write lock up front, so a
+    read-then-write never fails with SQLITE_BUSY_SNAPSHOT and the busy timeout can wait."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def actor() -> str:
+    """The OS user recorded in audit rows."""
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no user name available (some containers)
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def audit(conn: sqlite3.Connection, action: str, entity: str, entity_id: int | None) -> None:
+    """Append one audit row. Only ids and verbs: never client data."""
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, entity, entity_id) VALUES (?, ?, ?, ?, ?)",
+        (now_stamp(), actor(), action, entity, entity_id),
+    )
+
+
+def insert(conn: sqlite3.Connection, table: str, values: dict[str, object]) -> int:
+    """INSERT a row from a dict (column names come from our code, never from the user)."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cursor = conn.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values())
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def update(conn: sqlite3.Connection, table: str, row_id: int, values: dict[str, object]) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    conn.execute(
+        f"UPDATE {table} SET {assignments} WHERE id = ?", (*tuple(values.values()), row_id)
+    )

@@ -1,0 +1,332 @@
+"""Schema versions. Append-only: never edit a migration that has shipped; add the next one.
+
+Each migration runs in one BEGIN IMMEDIATE transaction together with its `user_version` bump,
+so a database is always at exactly one version. After migrating, the protective triggers
+listed in PROTECTIVE_TRIGGERS are checked (a table rebuild silently drops triggers).
+"""
+
+from __future__ import annotations
+
+from medmassage.catalog import PAYER_TYPES
+
+_PAYERS = ", ".join(f"'{p}'" for p in PAYER_TYPES)
+
+
+def _is_date(column: str, nullable: bool = True) -> str:
+    # date(x, '+0 days') IS x rejects 'garbage' and 2026-02-30 alike (a bare `x = date(x)`
+    # lets NULL comparisons through and normalises impossible days).
+    check = f"date({column}, '+0 days') IS {column}"
+    return f"CHECK ({column} IS NULL OR {check})" if nullable else f"CHECK ({check})"
+
+
+_NPI = "CHECK ({c} IS NULL OR (length({c}) = 10 AND {c} NOT GLOB '*[^0-9]*'))"
+_CPT = "CHECK (cpt GLOB '[0-9][0-9][0-9][0-9][0-9]')"
+_JSON_LIST = "CHECK (json_valid({c}) AND json_type({c}) = 'array')"
+
+# Columns of `session` that may not change once a note is signed, even when it is voided.
+SESSION_LOCKED_COLUMNS = (
+    "id",
+    "case_id",
+    "date",
+    "start_time",
+    "minutes",
+    "pain_pre",
+    "pain_post",
+    "regions",
+    "subjective",
+    "objective",
+    "assessment",
+    "plan",
+    "homecare",
+    "feedback",
+    "units_rule",
+    "rx_flag",
+    "over_authorized",
+    "override_reason",
+    "signed_at",
+    "created",
+)
+
+_UNCHANGED = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in SESSION_LOCKED_COLUMNS)
+
+
+def _child_locked(table: str, verb: str, row: str) -> str:
+    return f"""
+CREATE TRIGGER {table}_locked_{verb.lower()} BEFORE {verb} ON {table}
+WHEN (SELECT status FROM session WHERE id = {row}.session_id) IS NOT 'draft'
+BEGIN
+    SELECT RAISE(ABORT, 'session is signed and locked: add an addendum instead');
+END;
+"""
+
+
+M001_INITIAL = f"""
+CREATE TABLE profile (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT,
+    credentials TEXT,
+    license_number TEXT,
+    license_state TEXT,
+    npi TEXT {_NPI.format(c="npi")},
+    practice_name TEXT,
+    address TEXT,
+    phone TEXT,
+    email TEXT,
+    tax_id TEXT,
+    updated TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE fee (
+    cpt TEXT PRIMARY KEY {_CPT},
+    cents INTEGER NOT NULL CHECK (cents >= 0)
+) STRICT;
+
+-- Overrides of the default progress-report rule per payer type; NULL = never by that measure.
+CREATE TABLE report_rule (
+    payer_type TEXT PRIMARY KEY CHECK (payer_type IN ({_PAYERS})),
+    every_visits INTEGER CHECK (every_visits IS NULL OR every_visits BETWEEN 1 AND 365),
+    every_days INTEGER CHECK (every_days IS NULL OR every_days BETWEEN 1 AND 365)
+) STRICT;
+
+CREATE TABLE custom_technique (
+    name TEXT PRIMARY KEY CHECK (name GLOB '[a-z]*' AND length(name) <= 60),
+    cpt TEXT NOT NULL {_CPT},
+    created TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE client (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    dob TEXT {_is_date("dob")},
+    sex TEXT CHECK (sex IS NULL OR sex IN ('female', 'male', 'other', 'unknown')),
+    phone TEXT,
+    email TEXT,
+    address TEXT,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'discharged')),
+    discharge_date TEXT {_is_date("discharge_date")},
+    discharge_reason TEXT,
+    created TEXT NOT NULL,
+    CHECK ((status = 'discharged') = (discharge_reason IS NOT NULL))
+) STRICT;
+
+CREATE TABLE care_case (
+    id INTEGER PRIMARY KEY,
+    client_id INTEGER NOT NULL REFERENCES client(id),
+    payer_type TEXT NOT NULL CHECK (payer_type IN ({_PAYERS})),
+    payer_name TEXT,
+    policy TEXT,
+    claim TEXT,
+    injury_date TEXT {_is_date("injury_date")},
+    adjuster TEXT,
+    referrer TEXT NOT NULL CHECK (length(referrer) BETWEEN 1 AND 200),
+    referrer_npi TEXT {_NPI.format(c="referrer_npi")},
+    rx_date TEXT NOT NULL {_is_date("rx_date", nullable=False)},
+    rx_until TEXT NOT NULL {_is_date("rx_until", nullable=False)},
+    visits_authorized INTEGER NOT NULL CHECK (visits_authorized BETWEEN 1 AND 999),
+    frequency TEXT,
+    areas_ordered TEXT NOT NULL DEFAULT '[]' {_JSON_LIST.format(c="areas_ordered")},
+    units_rule TEXT NOT NULL DEFAULT 'cms' CHECK (units_rule IN ('cms', 'ama')),
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+    close_date TEXT {_is_date("close_date")},
+    close_reason TEXT,
+    opened TEXT NOT NULL,
+    CHECK (rx_until >= rx_date),
+    CHECK ((status = 'closed') = (close_reason IS NOT NULL))
+) STRICT;
+CREATE INDEX care_case_client ON care_case(client_id);
+
+CREATE TABLE diagnosis (
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    code TEXT NOT NULL CHECK (code GLOB '[A-Z][0-9]*' AND length(code) BETWEEN 3 AND 8),
+    description TEXT NOT NULL,
+    PRIMARY KEY (case_id, code),
+    UNIQUE (case_id, position)
+) STRICT;
+
+CREATE TABLE intake (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL UNIQUE REFERENCES care_case(id),
+    date TEXT NOT NULL {_is_date("date", nullable=False)},
+    complaint TEXT NOT NULL CHECK (length(complaint) >= 1),
+    conditions TEXT NOT NULL DEFAULT '[]' {_JSON_LIST.format(c="conditions")},
+    onset_date TEXT {_is_date("onset_date")},
+    mechanism TEXT,
+    regions TEXT NOT NULL {_JSON_LIST.format(c="regions")},
+    pain INTEGER NOT NULL CHECK (pain BETWEEN 0 AND 10),
+    aggravating TEXT,
+    relieving TEXT,
+    limitations TEXT NOT NULL DEFAULT '[]' {_JSON_LIST.format(c="limitations")},
+    history TEXT,
+    medications TEXT,
+    contraindications TEXT,
+    consent_date TEXT {_is_date("consent_date")},
+    created TEXT NOT NULL,
+    CHECK (json_array_length(regions) >= 1)
+) STRICT;
+
+CREATE TABLE goal (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    text TEXT NOT NULL CHECK (length(text) >= 1),
+    target TEXT,
+    target_date TEXT {_is_date("target_date")},
+    status TEXT NOT NULL DEFAULT 'progressing'
+        CHECK (status IN ('progressing', 'met', 'not-met')),
+    created TEXT NOT NULL
+) STRICT;
+CREATE INDEX goal_case ON goal(case_id);
+
+CREATE TABLE measure (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    date TEXT NOT NULL {_is_date("date", nullable=False)},
+    kind TEXT NOT NULL CHECK (kind IN ('nprs', 'ndi', 'odi', 'psfs')),
+    activity TEXT,
+    score REAL NOT NULL,
+    created TEXT NOT NULL,
+    CHECK ((kind = 'psfs') = (activity IS NOT NULL)),
+    CHECK (CASE WHEN kind IN ('nprs', 'psfs')
+                THEN score BETWEEN 0 AND 10 AND score = CAST(score AS INTEGER)
+                ELSE score BETWEEN 0 AND 100 END)
+) STRICT;
+CREATE INDEX measure_case ON measure(case_id, kind, date);
+
+CREATE TABLE session (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    date TEXT NOT NULL {_is_date("date", nullable=False)},
+    start_time TEXT CHECK (start_time IS NULL
+        OR (length(start_time) = 5 AND time(start_time) IS start_time || ':00')),
+    minutes INTEGER NOT NULL CHECK (minutes BETWEEN 1 AND 480),
+    pain_pre INTEGER NOT NULL CHECK (pain_pre BETWEEN 0 AND 10),
+    pain_post INTEGER NOT NULL CHECK (pain_post BETWEEN 0 AND 10),
+    regions TEXT NOT NULL {_JSON_LIST.format(c="regions")},
+    subjective TEXT,
+    objective TEXT,
+    assessment TEXT,
+    plan TEXT,
+    homecare TEXT,
+    feedback TEXT,
+    units_rule TEXT NOT NULL CHECK (units_rule IN ('cms', 'ama')),
+    rx_flag TEXT CHECK (rx_flag IS NULL OR rx_flag IN ('expired', 'not-yet-valid')),
+    over_authorized INTEGER NOT NULL DEFAULT 0 CHECK (over_authorized IN (0, 1)),
+    override_reason TEXT,
+    status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'signed', 'void')),
+    signed_at TEXT,
+    void_reason TEXT,
+    voided_at TEXT,
+    created TEXT NOT NULL,
+    CHECK (json_array_length(regions) >= 1),
+    CHECK (status = 'void' OR (status = 'draft') = (signed_at IS NULL)),
+    CHECK ((status = 'void') = (void_reason IS NOT NULL))
+) STRICT;
+CREATE INDEX session_case_date ON session(case_id, date);
+CREATE INDEX session_date ON session(date);
+
+CREATE TABLE session_technique (
+    session_id INTEGER NOT NULL REFERENCES session(id),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    technique TEXT NOT NULL,
+    cpt TEXT NOT NULL {_CPT},
+    minutes INTEGER NOT NULL CHECK (minutes BETWEEN 1 AND 480),
+    PRIMARY KEY (session_id, position)
+) STRICT;
+
+-- The CPT lines as billed when the session was logged (units under the case's rule then).
+CREATE TABLE session_cpt (
+    session_id INTEGER NOT NULL REFERENCES session(id),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    cpt TEXT NOT NULL {_CPT},
+    minutes INTEGER NOT NULL CHECK (minutes BETWEEN 1 AND 480),
+    units INTEGER NOT NULL CHECK (units BETWEEN 0 AND 40),
+    PRIMARY KEY (session_id, cpt)
+) STRICT;
+
+CREATE TABLE addendum (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES session(id),
+    text TEXT NOT NULL CHECK (length(text) >= 1),
+    author TEXT NOT NULL,
+    created TEXT NOT NULL
+) STRICT;
+CREATE INDEX addendum_session ON addendum(session_id);
+
+-- Progress reports sent to the payer; the report-due rule counts from the latest one.
+CREATE TABLE progress_report (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    written TEXT NOT NULL {_is_date("written", nullable=False)},
+    period_from TEXT NOT NULL {_is_date("period_from", nullable=False)},
+    period_to TEXT NOT NULL {_is_date("period_to", nullable=False)},
+    created TEXT NOT NULL
+) STRICT;
+CREATE INDEX progress_report_case ON progress_report(case_id, written);
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id INTEGER
+) STRICT;
+
+-- Append-only audit log.
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+
+-- A signed note is locked. The one change allowed is signed → void with a reason,
+-- which keeps every other column as it was.
+CREATE TRIGGER session_locked_update BEFORE UPDATE ON session
+WHEN OLD.status IS NOT 'draft'
+    AND NOT (OLD.status = 'signed' AND NEW.status = 'void'
+             AND NEW.void_reason IS NOT NULL AND {_UNCHANGED})
+BEGIN
+    SELECT RAISE(ABORT, 'session is signed and locked: add an addendum instead');
+END;
+CREATE TRIGGER session_locked_delete BEFORE DELETE ON session
+WHEN OLD.status IS NOT 'draft'
+BEGIN
+    SELECT RAISE(ABORT, 'session is signed and locked: void it with a reason instead');
+END;
+{_child_locked("session_technique", "INSERT", "NEW")}
+{_child_locked("session_technique", "UPDATE", "OLD")}
+{_child_locked("session_technique", "DELETE", "OLD")}
+{_child_locked("session_cpt", "INSERT", "NEW")}
+{_child_locked("session_cpt", "UPDATE", "OLD")}
+{_child_locked("session_cpt", "DELETE", "OLD")}
+
+-- Addenda are corrections beside the original: never edited, never removed.
+CREATE TRIGGER addendum_no_update BEFORE UPDATE ON addendum
+BEGIN SELECT RAISE(ABORT, 'addenda are append-only'); END;
+CREATE TRIGGER addendum_no_delete BEFORE DELETE ON addendum
+BEGIN SELECT RAISE(ABORT, 'addenda are append-only'); END;
+"""
+
+# (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "m001_initial", M001_INITIAL),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+PROTECTIVE_TRIGGERS: tuple[str, ...] = (
+    "audit_no_update",
+    "audit_no_delete",
+    "session_locked_update",
+    "session_locked_delete",
+    "session_technique_locked_insert",
+    "session_technique_locked_update",
+    "session_technique_locked_delete",
+    "session_cpt_locked_insert",
+    "session_cpt_locked_update",
+    "session_cpt_locked_delete",
+    "addendum_no_update",
+    "addendum_no_delete",
+)
+
+# Stored in the file header so other tools can tell a medmassage database ("MMSG").
+APPLICATION_ID = 0x4D4D5347

@@ -1,0 +1,259 @@
+"""Output: tables (Rich on a terminal, plain text otherwise), JSON, CSV and Markdown.
+
+A report is a plain data structure first; these functions are its renderings (hledger's
+habit). Rich is imported only when a table is drawn on a terminal: it costs ~3x bare Python
+start-up to import and ~0.5 ms per row to lay out, more than the budget of an everyday command
+that prints to a pipe. Plain text is what scripts and `-o file.txt` get, and it is stable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from medmassage.errors import InputError
+
+FORMATS_BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "md", ".txt": "table"}
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    header: str
+    right: bool = False
+    fmt: Callable[[object], str] | None = None
+
+    def cell(self, row: dict) -> str:
+        value = row.get(self.key)
+        if self.fmt is not None:
+            return self.fmt(value)
+        return text_of(value)
+
+
+def text_of(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(text_of(v) for v in value)
+    return str(value)
+
+
+def is_terminal() -> bool:
+    """Draw with Rich when stdout is a terminal (or FORCE_COLOR asks us to act as if it were)."""
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def resolve_format(fmt: str | None, output: Path | None, allowed: Sequence[str]) -> str:
+    if fmt:
+        name = fmt.strip().lower()
+        if name not in allowed:
+            raise InputError("format", fmt, "one of " + ", ".join(allowed))
+        return name
+    if output is not None:
+        name = FORMATS_BY_SUFFIX.get(output.suffix.lower())
+        if name is None or name not in allowed:
+            raise InputError(
+                "output",
+                str(output),
+                "name the file .json, .csv, .md or .txt, or give -f " + "|".join(allowed),
+            )
+        return name
+    return "table"
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Data to stdout, or to a file created owner-only (the process umask is 077)."""
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    temp = output.with_name(f".{output.name}.tmp{os.getpid()}")
+    try:
+        fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, output)
+    except OSError as e:
+        temp.unlink(missing_ok=True)
+        raise InputError("output", str(output), f"cannot write there ({e.strerror})") from None
+
+
+# --- text widths --------------------------------------------------------------------------------
+
+
+def width(text: str) -> int:
+    """Terminal columns taken by `text` (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0
+        if unicodedata.combining(ch)
+        else 2
+        if unicodedata.east_asian_width(ch) in ("W", "F")
+        else 1
+        for ch in text
+    )
+
+
+def _pad(text: str, size: int, right: bool) -> str:
+    gap = " " * (size - width(text))
+    return gap + text if right else text + gap
+
+
+def plain_table(columns: Sequence[Col], rows: Sequence[dict], title: str | None = None) -> str:
+    cells = [[c.cell(r).replace("\n", " ") for c in columns] for r in rows]
+    sizes = [
+        max([width(c.header)] + [width(row[i]) for row in cells]) for i, c in enumerate(columns)
+    ]
+    lines = []
+    if title:
+        lines.append(title)
+    lines.append(
+        "  ".join(_pad(c.header, sizes[i], c.right) for i, c in enumerate(columns)).rstrip()
+    )
+    lines.append("  ".join("-" * s for s in sizes))
+    for row in cells:
+        lines.append(
+            "  ".join(_pad(row[i], sizes[i], c.right) for i, c in enumerate(columns)).rstrip()
+        )
+    return "\n".join(lines)
+
+
+def markdown_table(columns: Sequence[Col], rows: Sequence[dict]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(esc(c.header) for c in columns) + " |"
+    rule = "|" + "|".join("---:" if c.right else "---" for c in columns) + "|"
+    body = ["| " + " | ".join(esc(c.cell(r)) for c in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def csv_text(rows: Sequence[dict], keys: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(k)) for k in keys])
+    return buffer.getvalue()
+
+
+def _csv_value(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def json_text(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+# --- Rich, on a terminal --------------------------------------------------------------------------
+
+
+def console(stderr: bool = False):  # -> rich.console.Console
+    """A fresh console per call: a module-level one would freeze its width and break tests."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def rich_table(columns: Sequence[Col], rows: Sequence[dict], title: str | None = None):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        table.add_column(c.header, justify="right" if c.right else "left")
+    for r in rows:
+        table.add_row(*(Text(c.cell(r)) for c in columns))
+    return table
+
+
+def print_rows(
+    columns: Sequence[Col],
+    rows: Sequence[dict],
+    fmt: str,
+    output: Path | None = None,
+    title: str | None = None,
+    keys: Sequence[str] | None = None,
+    empty: str = "Nothing to show.",
+) -> None:
+    """Print a listing in the chosen format. JSON/CSV carry `keys` (default: the column keys)."""
+    keys = list(keys or [c.key for c in columns])
+    if fmt == "json":
+        write_output(json_text([{k: r.get(k) for k in keys} for r in rows]), output)
+    elif fmt == "csv":
+        write_output(csv_text(rows, keys), output)
+    elif fmt == "md":
+        write_output(markdown_table(columns, rows), output)
+    elif not rows:
+        print(empty, file=sys.stderr)
+    elif output is None and is_terminal():
+        console().print(rich_table(columns, rows, title))
+    else:
+        write_output(plain_table(columns, rows, title), output)
+
+
+def print_record(
+    pairs: Sequence[tuple[str, object]],
+    data: dict,
+    fmt: str,
+    output: Path | None = None,
+    title: str | None = None,
+    extra: str | None = None,
+) -> None:
+    """Show one record: label/value lines for people, the whole dict for JSON, a row for CSV."""
+    if fmt == "json":
+        write_output(json_text(data), output)
+        return
+    if fmt == "csv":
+        flat = {k: v for k, v in data.items() if not isinstance(v, list | dict)}
+        write_output(csv_text([flat], list(flat)), output)
+        return
+    shown = [(label, text_of(value)) for label, value in pairs if value not in (None, "", [])]
+    if fmt == "md":
+        lines = [f"## {title}", ""] if title else []
+        lines += [f"- **{label}:** {value}" for label, value in shown]
+        text = "\n".join(lines) + ("\n\n" + extra if extra else "")
+        write_output(text, output)
+        return
+    size = max((width(label) for label, _ in shown), default=0)
+    lines = [title] if title else []
+    for label, value in shown:
+        first, *rest = value.splitlines() or [""]
+        lines.append(f"{_pad(label, size, False)}  {first}")
+        lines.extend(" " * (size + 2) + more for more in rest)
+    text = "\n".join(lines) + ("\n\n" + extra if extra else "")
+    if output is None and is_terminal():
+        from rich.text import Text
+
+        con = console()
+        if title:
+            con.print(Text(title, style="bold"))
+        for label, value in shown:
+            con.print(Text.assemble((f"{_pad(label, size, False)}  ", "dim"), value))
+        if extra:
+            con.print()
+            con.print(Text(extra))
+    else:
+        write_output(text, output)

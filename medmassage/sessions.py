@@ -1,0 +1,506 @@
+"""Sessions (visits): log with CPT units and guards, list, show, sign, amend, void.
+
+A signed session is locked by database triggers; corrections are addenda beside the original,
+and void keeps the row with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date
+
+from medmassage import db
+from medmassage.billing import Billing, bill
+from medmassage.cases import last_report_date, report_rule
+from medmassage.catalog import STRICT_RX_PAYERS
+from medmassage.dates import monday_of, now_stamp
+from medmassage.errors import InputError, RuleRefused
+from medmassage.progress import over_authorized, report_due, rule_text, rx_flag
+from medmassage.validate import (
+    clean_text,
+    frequency_per_week,
+    parse_pain,
+    parse_regions,
+    parse_technique,
+    required_text,
+)
+
+NOTE_FIELDS = ("subjective", "objective", "assessment", "plan", "homecare", "feedback")
+NOTE_HEADINGS = {
+    "subjective": "Subjective",
+    "objective": "Objective",
+    "assessment": "Assessment",
+    "plan": "Plan",
+    "homecare": "Home care",
+    "feedback": "Client feedback",
+}
+
+
+@dataclass
+class SessionInput:
+    """What `session log` was given, as typed. Validated by log_session."""
+
+    pre: str
+    post: str
+    techniques: list[str]
+    regions: list[str]
+    day: date
+    start_time: str | None = None
+    minutes: str | None = None
+    notes: dict[str, str | None] = field(default_factory=dict)
+    sign: bool = False
+    allow_expired: str | None = None
+
+
+@dataclass
+class Logged:
+    session_id: int
+    case_id: int
+    visit: int
+    visits_authorized: int
+    day: date
+    minutes: int
+    billing: Billing
+    signed: bool
+    warnings: list[str]
+
+
+def custom_techniques(conn: sqlite3.Connection) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute("SELECT name, cpt FROM custom_technique")}
+
+
+def add_custom_technique(conn: sqlite3.Connection, name: str, cpt: str) -> None:
+    """A technique of the therapist's own, billed under one of the known CPT codes."""
+    import re
+
+    from medmassage.catalog import TECHNIQUES
+    from medmassage.validate import parse_cpt
+
+    key = name.strip().lower().replace(" ", "-")
+    if not re.match(r"^[a-z][a-z0-9-]{1,59}$", key):
+        raise InputError("name", name, "lower-case letters, digits and dashes, 2–60 characters")
+    code = parse_cpt(cpt)
+    with db.transaction(conn):
+        if key in TECHNIQUES or key in custom_techniques(conn):
+            raise InputError("name", name, "this technique already exists")
+        conn.execute(
+            "INSERT INTO custom_technique (name, cpt, created) VALUES (?, ?, ?)",
+            (key, code, now_stamp()),
+        )
+        db.audit(conn, "add", "technique", None)
+
+
+def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput) -> Logged:
+    """Validate, compute units and guards, and write the session in one transaction."""
+    if case["status"] != "open":
+        raise InputError(
+            "case", case["id"], f"is closed ({case['close_reason']}); open a new case to treat"
+        )
+    pre = parse_pain("pre", given.pre)
+    post = parse_pain("post", given.post)
+    regions = parse_regions(given.regions)
+    if not given.techniques:
+        raise InputError(
+            "technique", None, "give at least one --technique NAME=MINUTES, e.g. swedish=30"
+        )
+    custom = custom_techniques(conn)
+    merged: dict[str, tuple[str, int]] = {}
+    for spec in given.techniques:
+        name, cpt, minutes = parse_technique(spec, custom)
+        previous = merged.get(name, (cpt, 0))[1]
+        merged[name] = (cpt, previous + minutes)
+    technique_minutes = sum(m for _, m in merged.values())
+    if given.minutes is not None:
+        total = _session_minutes(given.minutes)
+        if total < technique_minutes:
+            raise InputError(
+                "minutes",
+                given.minutes,
+                f"the session cannot be shorter than its techniques ({technique_minutes} min)",
+            )
+    else:
+        total = technique_minutes
+    notes = {key: clean_text(key, given.notes.get(key), max_len=20_000) for key in NOTE_FIELDS}
+    override = (
+        required_text("allow-expired", given.allow_expired, max_len=1000)
+        if given.allow_expired is not None
+        else None
+    )
+
+    billing = bill([(cpt, m) for cpt, m in merged.values()], case["units_rule"])
+    day = given.day
+    warnings: list[str] = []
+
+    with db.transaction(conn):
+        visit_days = [
+            date.fromisoformat(r[0])
+            for r in conn.execute(
+                "SELECT date FROM session WHERE case_id = ? AND status != 'void'", (case["id"],)
+            )
+        ]
+        visits_used = len(visit_days) + 1
+        visit = sum(1 for d in visit_days if d <= day) + 1
+        flag = rx_flag(
+            day, date.fromisoformat(case["rx_date"]), date.fromisoformat(case["rx_until"])
+        )
+        over = over_authorized(visits_used, case["visits_authorized"])
+        problems = []
+        if flag == "expired":
+            problems.append(
+                f"the prescription expired on {case['rx_until']} (session date {day.isoformat()})"
+            )
+        elif flag == "not-yet-valid":
+            problems.append(
+                f"the prescription starts on {case['rx_date']} (session date {day.isoformat()})"
+            )
+        if over:
+            problems.append(
+                f"visit {visits_used} is beyond the {case['visits_authorized']} visits authorized"
+            )
+        if problems and case["payer_type"] in STRICT_RX_PAYERS and override is None:
+            raise RuleRefused(
+                f"{'; '.join(problems)}: workers' comp pays for no treatment outside the "
+                "prescription. Nothing was saved. Get a renewed prescription or authorization, "
+                "or record why with --allow-expired REASON"
+            )
+        warnings.extend(f"{p} — flagged on this session" for p in problems)
+
+        session_id = db.insert(
+            conn,
+            "session",
+            {
+                "case_id": case["id"],
+                "date": day.isoformat(),
+                "start_time": given.start_time,
+                "minutes": total,
+                "pain_pre": pre,
+                "pain_post": post,
+                "regions": json.dumps(regions),
+                **notes,
+                "units_rule": case["units_rule"],
+                "rx_flag": flag,
+                "over_authorized": int(over),
+                "override_reason": override if problems else None,
+                "created": now_stamp(),
+            },
+        )
+        for position, (name, (cpt, minutes)) in enumerate(merged.items(), start=1):
+            db.insert(
+                conn,
+                "session_technique",
+                {
+                    "session_id": session_id,
+                    "position": position,
+                    "technique": name,
+                    "cpt": cpt,
+                    "minutes": minutes,
+                },
+            )
+        for position, line in enumerate(billing.lines, start=1):
+            db.insert(
+                conn,
+                "session_cpt",
+                {
+                    "session_id": session_id,
+                    "position": position,
+                    "cpt": line.code,
+                    "minutes": line.minutes,
+                    "units": line.units,
+                },
+            )
+        db.audit(conn, "log", "session", session_id)
+        if given.sign:
+            _sign(conn, session_id)
+
+        warnings.extend(_billing_warnings(billing))
+        warnings.extend(_visit_warnings(conn, case, session_id, day, regions, visit_days))
+        if post > pre:
+            warnings.append(f"pain was higher after the session ({pre} → {post})")
+        rule = report_rule(conn, case["payer_type"])
+        due = report_due(rule, [*visit_days, day], last_report_date(conn, case["id"]), day)
+        if due.due:
+            warnings.append(
+                f"progress report due: {'; '.join(due.reasons)} "
+                f"({case['payer_type']}: {rule_text(rule)})"
+            )
+
+    return Logged(
+        session_id=session_id,
+        case_id=case["id"],
+        visit=visit,
+        visits_authorized=case["visits_authorized"],
+        day=day,
+        minutes=total,
+        billing=billing,
+        signed=given.sign,
+        warnings=warnings,
+    )
+
+
+def _session_minutes(value: str) -> int:
+    from medmassage.validate import parse_minutes
+
+    return parse_minutes("minutes", value)
+
+
+def _billing_warnings(billing: Billing) -> list[str]:
+    out = []
+    if billing.under_eight_minutes:
+        out.append(
+            f"under 8 timed minutes ({billing.timed_minutes} min): no timed units can be billed"
+        )
+    elif billing.rule == "ama":
+        for line in billing.lines:
+            if line.timed and line.units == 0:
+                out.append(
+                    f"{line.code}: {line.minutes} min is under the 8-minute midpoint: 0 units (AMA)"
+                )
+    return out
+
+
+def _visit_warnings(
+    conn: sqlite3.Connection,
+    case: sqlite3.Row,
+    session_id: int,
+    day: date,
+    regions: list[str],
+    earlier_days: list[date],
+) -> list[str]:
+    out = []
+    if day in earlier_days:
+        out.append(
+            f"another visit is already logged on {day.isoformat()} for this case; "
+            "the CMS rule totals timed minutes per day — check the units"
+        )
+    per_week = frequency_per_week(case["frequency"])
+    if per_week is not None:
+        start = monday_of(day)
+        in_week = sum(1 for d in earlier_days if monday_of(d) == start) + 1
+        if in_week > per_week:
+            out.append(
+                f"{in_week} visits in the week of {start.isoformat()} (Mon–Sun); "
+                f"the order is {case['frequency']}"
+            )
+    ordered = json.loads(case["areas_ordered"])
+    if ordered:
+        outside = [r for r in regions if r not in ordered]
+        if outside:
+            out.append(
+                f"regions not on the prescription: {', '.join(outside)} "
+                f"(ordered: {', '.join(ordered)}) — note why in the subjective section"
+            )
+    return out
+
+
+def _sign(conn: sqlite3.Connection, session_id: int) -> None:
+    conn.execute(
+        "UPDATE session SET status = 'signed', signed_at = ? WHERE id = ?",
+        (now_stamp(), session_id),
+    )
+    db.audit(conn, "sign", "session", session_id)
+
+
+def parse_session_id(value: str | int) -> int:
+    text = str(value).strip().lstrip("#")
+    if not text.isdigit():
+        raise InputError("session", value, "a session id (a number; see: medmassage session list)")
+    return int(text)
+
+
+def get_session_row(conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM session WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise InputError(
+            "session", session_id, "no session has this id (see: medmassage session list)"
+        )
+    return row
+
+
+def sign_session(conn: sqlite3.Connection, session_id: int) -> None:
+    with db.transaction(conn):
+        row = get_session_row(conn, session_id)
+        if row["status"] == "signed":
+            raise InputError("session", session_id, f"is already signed ({row['signed_at']})")
+        if row["status"] == "void":
+            raise InputError("session", session_id, "is void and cannot be signed")
+        _sign(conn, session_id)
+
+
+def amend_session(conn: sqlite3.Connection, session_id: int, text: str) -> int:
+    body = required_text("text", text, max_len=20_000)
+    with db.transaction(conn):
+        row = get_session_row(conn, session_id)
+        if row["status"] == "void":
+            raise InputError("session", session_id, "is void; addenda go on the sessions in use")
+        addendum_id = db.insert(
+            conn,
+            "addendum",
+            {"session_id": session_id, "text": body, "author": db.actor(), "created": now_stamp()},
+        )
+        db.audit(conn, "amend", "session", session_id)
+    return addendum_id
+
+
+def void_session(conn: sqlite3.Connection, session_id: int, reason: str) -> None:
+    why = required_text("reason", reason, max_len=1000)
+    with db.transaction(conn):
+        row = get_session_row(conn, session_id)
+        if row["status"] == "void":
+            raise InputError("session", session_id, f"is already void ({row['void_reason']})")
+        conn.execute(
+            "UPDATE session SET status = 'void', void_reason = ?, voided_at = ? WHERE id = ?",
+            (why, now_stamp(), session_id),
+        )
+        db.audit(conn, "void", "session", session_id)
+
+
+def visit_number(conn: sqlite3.Connection, row: sqlite3.Row) -> int | None:
+    """The visit's place among the case's non-void visits (by date, time, then entry order)."""
+    if row["status"] == "void":
+        return None
+    return conn.execute(
+        """SELECT count(*) FROM session
+           WHERE case_id = ? AND status != 'void'
+             AND (date < ? OR (date = ? AND (coalesce(start_time, '') < coalesce(?, '')
+                  OR (coalesce(start_time, '') = coalesce(?, '') AND id <= ?))))""",
+        (
+            row["case_id"],
+            row["date"],
+            row["date"],
+            row["start_time"],
+            row["start_time"],
+            row["id"],
+        ),
+    ).fetchone()[0]
+
+
+def session_detail(conn: sqlite3.Connection, session_id: int) -> dict:
+    row = get_session_row(conn, session_id)
+    data = dict(row)
+    data["regions"] = json.loads(row["regions"])
+    case = conn.execute(
+        """SELECT k.id, k.payer_type, k.visits_authorized, c.id AS client_id, c.name
+           FROM care_case k JOIN client c ON c.id = k.client_id WHERE k.id = ?""",
+        (row["case_id"],),
+    ).fetchone()
+    data["client_id"] = case["client_id"]
+    data["client"] = case["name"]
+    data["payer_type"] = case["payer_type"]
+    data["visit"] = visit_number(conn, row)
+    data["visits_authorized"] = case["visits_authorized"]
+    data["techniques"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT technique, cpt, minutes FROM session_technique WHERE session_id = ? "
+            "ORDER BY position",
+            (session_id,),
+        )
+    ]
+    data["cpt"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT cpt, minutes, units FROM session_cpt WHERE session_id = ? ORDER BY position",
+            (session_id,),
+        )
+    ]
+    data["addenda"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, created, author, text FROM addendum WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+    ]
+    return data
+
+
+def list_sessions(
+    conn: sqlite3.Connection,
+    client_id: int | None = None,
+    case_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[dict]:
+    where, params = ["1 = 1"], []
+    if client_id is not None:
+        where.append("k.client_id = ?")
+        params.append(client_id)
+    if case_id is not None:
+        where.append("s.case_id = ?")
+        params.append(case_id)
+    if start is not None:
+        where.append("s.date >= ?")
+        params.append(start.isoformat())
+    if end is not None:
+        where.append("s.date <= ?")
+        params.append(end.isoformat())
+    rows = conn.execute(
+        f"""
+        SELECT s.id, s.date, s.start_time, c.id AS client_id, c.name AS client, s.case_id,
+               k.payer_type, s.minutes, s.pain_pre, s.pain_post,
+               (SELECT coalesce(sum(units), 0) FROM session_cpt p WHERE p.session_id = s.id)
+                   AS units,
+               s.status
+        FROM session s JOIN care_case k ON k.id = s.case_id JOIN client c ON c.id = k.client_id
+        WHERE {" AND ".join(where)}
+        ORDER BY s.date, coalesce(s.start_time, ''), s.id
+        """,
+        params,
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+# --- SOAP notes from a file or $EDITOR ----------------------------------------------------------
+
+SOAP_TEMPLATE = """\
+# Subjective
+{subjective}
+# Objective
+{objective}
+# Assessment
+{assessment}
+# Plan
+{plan}
+# Home care
+{homecare}
+# Client feedback
+{feedback}
+"""
+
+
+def soap_template(notes: dict[str, str | None] | None = None) -> str:
+    notes = notes or {}
+    return SOAP_TEMPLATE.format(**{k: notes.get(k) or "" for k in NOTE_FIELDS})
+
+
+def parse_soap_text(text: str) -> dict[str, str | None]:
+    """Read notes written under `# Subjective`, `# Objective`, … headings.
+
+    Text before the first heading goes to the subjective section; unknown headings are an error
+    so a typo does not silently drop a paragraph.
+    """
+    by_heading = {v.lower(): k for k, v in NOTE_HEADINGS.items()}
+    by_heading.update({k: k for k in NOTE_FIELDS})
+    by_heading.update({"s": "subjective", "o": "objective", "a": "assessment", "p": "plan"})
+    sections: dict[str, list[str]] = {k: [] for k in NOTE_FIELDS}
+    current = "subjective"
+    for line in text.splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip().rstrip(":").lower()
+            if heading not in by_heading:
+                raise InputError(
+                    "notes",
+                    line.strip(),
+                    "unknown heading; use " + ", ".join(f"# {h}" for h in NOTE_HEADINGS.values()),
+                )
+            current = by_heading[heading]
+            continue
+        sections[current].append(line)
+    return {k: ("\n".join(v).strip() or None) for k, v in sections.items()}
+
+
+def visits_used(conn: sqlite3.Connection, case_id: int) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM session WHERE case_id = ? AND status != 'void'", (case_id,)
+    ).fetchone()[0]

@@ -1,0 +1,293 @@
+"""Turning what the therapist typed into clean values, or an InputError that says what is allowed.
+
+Every parser here is pure and cheap to import; the database re-checks the same limits with
+CHECK constraints so a bug here still cannot store a pain score of 11.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from medmassage.catalog import (
+    CONDITIONS,
+    CPT_CODES,
+    PAYER_TYPES,
+    REGIONS,
+    SIDED_PARTS,
+    TECHNIQUES,
+    UNITS_RULES,
+)
+from medmassage.errors import InputError
+
+MAX_MINUTES = 480  # one visit; a typo like 450 for 45 still fits, 4500 does not
+NAME_MAX = 200
+TEXT_MAX = 20_000
+
+_INT = re.compile(r"^[0-9]+$")
+_NPI = re.compile(r"^[0-9]{10}$")
+_FREQUENCY = re.compile(r"^([1-9][0-9]?)x/(day|week|month)$")
+
+
+def close_matches(word: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=n, cutoff=0.5)
+    if not found:
+        found = [c for c in choices if word and (word in c or c.startswith(word[:3]))][:n]
+    return found
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    matches = close_matches(word, choices)
+    return f"; did you mean {', '.join(matches)}?" if matches else ""
+
+
+def clean_text(field: str, value: str | None, *, max_len: int = TEXT_MAX, multiline: bool = True):
+    """Free text: stripped, NFC-normalised, no control characters (a NUL truncates in SQLite)."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", value).strip()
+    allowed_ctrl = {"\n", "\t"} if multiline else set()
+    for ch in text:
+        if (ch < " " and ch not in allowed_ctrl) or ch == "\x7f":
+            raise InputError(field, value[:40], "control characters are not allowed")
+    if len(text) > max_len:
+        raise InputError(field, value[:40] + "…", f"at most {max_len} characters")
+    return text or None
+
+
+def required_text(field: str, value: str | None, *, max_len: int = TEXT_MAX) -> str:
+    text = clean_text(field, value, max_len=max_len, multiline=max_len > NAME_MAX)
+    if not text:
+        raise InputError(field, value, "required: give some text")
+    return text
+
+
+def parse_int(field: str, value: str | int, low: int, high: int, what: str) -> int:
+    text = str(value).strip()
+    if not _INT.match(text) or not low <= int(text) <= high:
+        raise InputError(field, value, f"{what} is a whole number from {low} to {high}")
+    return int(text)
+
+
+def parse_pain(field: str, value: str | int) -> int:
+    """NPRS: whole numbers 0–10. Rejects '5.0', '+5', '٣', 'five', 11, -1."""
+    text = str(value).strip()
+    if not (text.isascii() and _INT.match(text)) or int(text) > 10:
+        raise InputError(field, value, "pain is a whole number from 0 to 10")
+    return int(text)
+
+
+def parse_score(field: str, value: str, low: float, high: float, what: str) -> float:
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not text.isascii() or not low <= number <= high:
+        raise InputError(field, value, f"{what} is a number from {low:g} to {high:g}")
+    return round(number, 1)
+
+
+def parse_minutes(field: str, value: str | int) -> int:
+    text = str(value).strip()
+    if not (text.isascii() and _INT.match(text)) or not 1 <= int(text) <= MAX_MINUTES:
+        raise InputError(field, value, f"minutes are a whole number from 1 to {MAX_MINUTES}")
+    return int(text)
+
+
+def technique_names(custom: dict[str, str] | None = None) -> dict[str, str]:
+    names = dict(TECHNIQUES)
+    names.update(custom or {})
+    return names
+
+
+def parse_technique(value: str, custom: dict[str, str] | None = None) -> tuple[str, str, int]:
+    """`myofascial-release=25` → ('myofascial-release', '97140', 25)."""
+    names = technique_names(custom)
+    name, sep, minutes = value.partition("=")
+    name = name.strip().lower().replace(" ", "-").replace("_", "-")
+    if not sep:
+        raise InputError("technique", value, "expected NAME=MINUTES, e.g. myofascial-release=25")
+    if name not in names:
+        raise InputError(
+            "technique",
+            name,
+            "unknown technique" + _did_you_mean(name, sorted(names)),
+        )
+    return name, names[name], parse_minutes("technique minutes", minutes)
+
+
+def parse_region(value: str) -> list[str]:
+    """One region name; `shoulder-both` expands to the left and right sides."""
+    name = value.strip().lower().replace(" ", "-").replace("_", "-")
+    if name in REGIONS:
+        return [name]
+    part, _, side = name.rpartition("-")
+    if side in ("both", "bilateral") and part in SIDED_PARTS:
+        return [f"{part}-left", f"{part}-right"]
+    hint = _did_you_mean(name, list(REGIONS))
+    if name in SIDED_PARTS:
+        hint = f"; say {name}-left, {name}-right or {name}-both"
+    raise InputError("region", name, "unknown region" + hint)
+
+
+def parse_regions(values: list[str] | None, *, required: bool = True) -> list[str]:
+    regions: list[str] = []
+    for value in values or []:
+        for item in value.split(","):
+            if item.strip():
+                for region in parse_region(item):
+                    if region not in regions:
+                        regions.append(region)
+    if required and not regions:
+        raise InputError("region", None, "give at least one --region, e.g. --region neck")
+    return regions
+
+
+def parse_payer(value: str) -> str:
+    name = value.strip().lower()
+    if name not in PAYER_TYPES:
+        raise InputError("payer", value, "one of " + ", ".join(PAYER_TYPES))
+    return name
+
+
+def parse_units_rule(value: str) -> str:
+    name = value.strip().lower()
+    if name not in UNITS_RULES:
+        raise InputError(
+            "units-rule",
+            value,
+            "cms (8-minute rule on the visit's total) or ama (midpoint rule per code)",
+        )
+    return name
+
+
+def parse_npi(field: str, value: str | None) -> str | None:
+    """NPI: 10 digits with a valid Luhn check digit (prefix 80840, CMS NPI standard)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not _NPI.match(text) or not _npi_check_digit_ok(text):
+        raise InputError(field, value, "an NPI is 10 digits with a valid check digit")
+    return text
+
+
+def _npi_check_digit_ok(npi: str) -> bool:
+    digits = [int(d) for d in "80840" + npi[:-1]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == int(npi[-1])
+
+
+def parse_frequency(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip().lower().replace(" ", "")
+    if not _FREQUENCY.match(text):
+        raise InputError("frequency", value, "like 2x/week, 1x/day or 4x/month")
+    return text
+
+
+def frequency_per_week(frequency: str | None) -> int | None:
+    """The ordered number of visits in a Mon–Sun week, where the order is weekly."""
+    if not frequency:
+        return None
+    match = _FREQUENCY.match(frequency)
+    if match and match.group(2) == "week":
+        return int(match.group(1))
+    return None
+
+
+def parse_condition(value: str) -> str:
+    name = value.strip().lower().replace(" ", "-")
+    if name not in CONDITIONS:
+        raise InputError(
+            "condition", value, "unknown condition" + _did_you_mean(name, sorted(CONDITIONS))
+        )
+    return name
+
+
+def parse_psfs(value: str) -> tuple[str, int]:
+    """`"climb stairs=4"` → ('climb stairs', 4)."""
+    activity, sep, score = value.rpartition("=")
+    activity = clean_text("psfs activity", activity, max_len=NAME_MAX, multiline=False) or ""
+    if not sep or not activity:
+        raise InputError("psfs", value, 'expected "ACTIVITY=SCORE", e.g. "climb stairs=4"')
+    return activity, parse_int("psfs", score, 0, 10, "a PSFS score")
+
+
+def parse_goal(value: str) -> tuple[str, str | None, str | None]:
+    """`"Sit at desk without pain | 60 min | 2027-01-15"` → (text, target, target date text)."""
+    parts = [p.strip() for p in value.split("|")]
+    if len(parts) > 3 or not parts[0]:
+        raise InputError("goal", value, 'expected "GOAL TEXT | TARGET | TARGET DATE"')
+    text = required_text("goal", parts[0], max_len=1000)
+    target = clean_text("goal target", parts[1], max_len=200) if len(parts) > 1 else None
+    by = parts[2] if len(parts) > 2 and parts[2] else None
+    return text, target, by
+
+
+def parse_cpt(value: str) -> str:
+    code = value.strip()
+    if code not in CPT_CODES:
+        raise InputError("cpt", value, "one of " + ", ".join(CPT_CODES))
+    return code
+
+
+def parse_fee(value: str) -> tuple[str, int]:
+    """`97140=45.00` → ('97140', 4500) cents."""
+    code, sep, amount = value.partition("=")
+    if not sep:
+        raise InputError("fee", value, "expected CPT=AMOUNT, e.g. 97140=45.00")
+    code = parse_cpt(code)
+    if not re.match(r"^\d{1,5}(\.\d{1,2})?$", amount.strip()):
+        raise InputError("fee", value, "an amount like 45 or 45.00")
+    return code, round(float(amount) * 100)
+
+
+def parse_report_rule(value: str) -> tuple[str, int | None, int | None]:
+    """`workers-comp=6/30` → ('workers-comp', 6, 30); `self-pay=off` → never due."""
+    payer, sep, rule = value.partition("=")
+    if not sep:
+        raise InputError("report-every", value, "expected PAYER=VISITS/DAYS, e.g. health=10/30")
+    payer = parse_payer(payer)
+    rule = rule.strip().lower()
+    if rule == "off":
+        return payer, None, None
+    visits, slash, days = rule.partition("/")
+    allowed = "VISITS/DAYS with whole numbers 1–365, '-' for none, or off"
+    try:
+        v = None if visits == "-" else int(visits)
+        d = None if days == "-" else int(days)
+    except ValueError:
+        raise InputError("report-every", value, allowed) from None
+    if not slash or any(x is not None and not 1 <= x <= 365 for x in (v, d)):
+        raise InputError("report-every", value, allowed)
+    return payer, v, d
+
+
+def parse_sex(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    word = value.strip().lower()
+    aliases = {"f": "female", "m": "male", "o": "other", "u": "unknown"}
+    word = aliases.get(word, word)
+    if word not in ("female", "male", "other", "unknown"):
+        raise InputError("sex", value, "female, male, other or unknown")
+    return word
+
+
+def parse_email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
+        raise InputError("email", value, "an address like name@example.com")
+    return text

@@ -1,0 +1,336 @@
+"""How each record and report looks: column specs, the progress table, the session receipt.
+
+Pure formatting over domain data; Rich is touched only through render.py helpers and only
+when drawing on a terminal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from medmassage.billing import Billing
+from medmassage.catalog import MCID
+from medmassage.chart import Progress, VisitRow
+from medmassage.render import (
+    Col,
+    csv_text,
+    is_terminal,
+    json_text,
+    markdown_table,
+    plain_table,
+    write_output,
+)
+
+# Short names for the progress table only (JSON and CSV carry full names).
+TECHNIQUE_ABBREVIATIONS = {
+    "swedish": "SW",
+    "deep-tissue": "DT",
+    "trigger-point": "TrP",
+    "myofascial-release": "MFR",
+    "neuromuscular-therapy": "NMT",
+    "soft-tissue-mobilization": "STM",
+    "manual-lymphatic-drainage": "MLD",
+    "scar-tissue-mobilization": "SCAR",
+    "neuromuscular-reeducation": "NMR",
+    "therapeutic-exercise": "TE",
+    "stretching": "STR",
+    "hot-cold-pack": "HCP",
+}
+
+CLIENT_COLUMNS = [
+    Col("id", "ID", right=True),
+    Col("name", "Name"),
+    Col("dob", "Born"),
+    Col("phone", "Phone"),
+    Col("open_cases", "Open cases", right=True),
+    Col("last_visit", "Last visit"),
+    Col("status", "Status"),
+]
+
+CASE_COLUMNS = [
+    Col("id", "Case", right=True),
+    Col("client", "Client"),
+    Col("payer_type", "Payer"),
+    Col("payer_name", "Payer name"),
+    Col("dx", "Dx"),
+    Col("visits_used", "Used", right=True),
+    Col("visits_authorized", "Auth", right=True),
+    Col("rx_until", "Rx until"),
+    Col("status", "Status"),
+]
+CASE_KEYS = [
+    "id",
+    "client_id",
+    "client",
+    "payer_type",
+    "payer_name",
+    "dx",
+    "visits_used",
+    "visits_authorized",
+    "rx_until",
+    "status",
+]
+
+SESSION_COLUMNS = [
+    Col("id", "ID", right=True),
+    Col("date", "Date"),
+    Col("client", "Client"),
+    Col("case_id", "Case", right=True),
+    Col("minutes", "Min", right=True),
+    Col("pain", "Pain"),
+    Col("units", "Units", right=True),
+    Col("status", "Status"),
+]
+SESSION_KEYS = [
+    "id",
+    "date",
+    "start_time",
+    "client_id",
+    "client",
+    "case_id",
+    "payer_type",
+    "minutes",
+    "pain_pre",
+    "pain_post",
+    "units",
+    "status",
+]
+
+
+def side_short(region: str) -> str:
+    return region.replace("-left", "-L").replace("-right", "-R")
+
+
+def techniques_cell(items: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{TECHNIQUE_ABBREVIATIONS.get(name, name)} {m}" for name, m in items)
+
+
+def cpt_cell(lines: list[tuple[str, int, int]]) -> str:
+    return ", ".join(f"{code}×{units}" for code, _, units in lines)
+
+
+def _visit_dict(v: VisitRow) -> dict:
+    return {
+        "visit": v.visit,
+        "date": v.day,
+        "minutes": v.minutes,
+        "techniques": techniques_cell(v.techniques),
+        "regions": ", ".join(side_short(r) for r in v.regions),
+        "pain": f"{v.pre} → {v.post}",
+        "relief": f"{v.relief:+d}" if v.relief else "0",
+        "cpt": cpt_cell(v.cpt) or "—",
+        "flags": " · ".join(v.flags),
+    }
+
+
+PROGRESS_COLUMNS = [
+    Col("visit", "#", right=True),
+    Col("date", "Date"),
+    Col("minutes", "Min", right=True),
+    Col("techniques", "Techniques (min)"),
+    Col("regions", "Regions"),
+    Col("pain", "Pain pre→post"),
+    Col("relief", "Relief", right=True),
+    Col("cpt", "CPT × units"),
+    Col("flags", "Flags"),
+]
+
+PROGRESS_CSV_KEYS = [
+    "visit",
+    "session_id",
+    "date",
+    "minutes",
+    "techniques",
+    "regions",
+    "pain_pre",
+    "pain_post",
+    "relief",
+    "cpt",
+    "units",
+    "status",
+    "rx_flag",
+    "over_authorized",
+]
+
+
+def _signed(number: float) -> str:
+    return f"{number:+g}".replace("-", "−")
+
+
+def progress_summary(p: Progress) -> list[tuple[str, str]]:
+    """The lines under the table: baseline, current, change, MCID, relief, trend, measures…"""
+    out: list[tuple[str, str]] = []
+    if p.baseline is not None:
+        out.append(("Baseline pain", f"{p.baseline}/10 ({p.baseline_source})"))
+    if p.current is not None:
+        out.append(("Current pain", f"{p.current}/10 (pre-session, visit {p.visits[-1].visit})"))
+    pc = p.pain_change
+    if pc is not None:
+        rule = MCID["nprs"]
+        pct = f" ({_signed(-pc.percent)} %)" if pc.percent else ""
+        verdict = "MCID met" if pc.mcid_met else "MCID not met"
+        out.append(
+            (
+                "Change",
+                f"{_signed(-pc.improvement) if pc.improvement else '0'} points{pct} — {verdict} "
+                f"(needs ≥ {rule.points:g} points or ≥ {rule.percent:g} % better)",
+            )
+        )
+    if p.average_relief is not None:
+        out.append(("Average relief", f"{p.average_relief:g} points per visit (pre − post)"))
+    if p.trend:
+        out.append(("Trend (pre-pain)", f"{p.trend}  (0–10 scale, oldest first)"))
+    for m in p.measures:
+        name = m.measure.upper() + (f' "{m.activity}"' if m.activity else "")
+        if m.baseline_date == m.latest_date:
+            out.append((name, f"{m.baseline:g} on {m.baseline_date} (no re-assessment yet)"))
+            continue
+        verdict = "met" if m.change.mcid_met else "not met"
+        out.append(
+            (
+                name,
+                f"{m.baseline:g} → {m.latest:g} ({m.baseline_date} → {m.latest_date}); "
+                f"MCID {MCID[m.measure].points:g}: {verdict}",
+            )
+        )
+    for g in p.goals:
+        target = f" — target {g['target']}" if g.get("target") else ""
+        by = f" by {g['target_date']}" if g.get("target_date") else ""
+        out.append(("Goal", f"{g['text']}{target}{by} ({g['status']})"))
+    out.append(
+        (
+            "Visits",
+            f"{p.visits_used} of {p.case['visits_authorized']} authorized "
+            f"({p.visits_remaining} remaining)"
+            + (" — OVER AUTHORIZED" if p.visits_used > p.case["visits_authorized"] else ""),
+        )
+    )
+    from datetime import date
+
+    until = date.fromisoformat(p.case["rx_until"])
+    days_left = (until - p.on).days
+    if days_left < 0:
+        rx = f"{p.case['rx_until']} — EXPIRED {-days_left} days ago"
+    else:
+        rx = f"{p.case['rx_until']} ({days_left} days left)"
+    out.append(("Rx valid until", rx))
+    out.append(("Progress report", f"{p.report.describe()} [rule: {p.report_rule}]"))
+    if p.voided:
+        out.append(("Voided", f"{p.voided} voided session(s) not shown or counted"))
+    return out
+
+
+def progress_title(p: Progress) -> str:
+    payer = p.case["payer_type"] + (f" ({p.case['payer_name']})" if p.case["payer_name"] else "")
+    dx = ", ".join(d["code"] for d in p.diagnoses)
+    return (
+        f"{p.client['name']} — case {p.case['id']} · {payer} · dx {dx} · "
+        f"{p.case['units_rule'].upper()} units"
+        + (" · CLOSED" if p.case["status"] == "closed" else "")
+    )
+
+
+def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None) -> None:
+    if fmt == "json":
+        write_output(json_text(p.to_dict()), output)
+        return
+    if fmt == "csv":
+        rows = []
+        for v in p.visits:
+            rows.append(
+                {
+                    "visit": v.visit,
+                    "session_id": v.session_id,
+                    "date": v.day,
+                    "minutes": v.minutes,
+                    "techniques": [f"{n}={m}" for n, m in v.techniques],
+                    "regions": v.regions,
+                    "pain_pre": v.pre,
+                    "pain_post": v.post,
+                    "relief": v.relief,
+                    "cpt": [f"{c}={u}" for c, _, u in v.cpt],
+                    "units": v.units,
+                    "status": v.status,
+                    "rx_flag": v.rx_flag,
+                    "over_authorized": v.over_authorized,
+                }
+            )
+        write_output(csv_text(rows, PROGRESS_CSV_KEYS), output)
+        return
+    visits = p.visits if last is None else p.visits[-last:]
+    hidden = len(p.visits) - len(visits)
+    rows = [_visit_dict(v) for v in visits]
+    summary = progress_summary(p)
+    used = sorted({n for v in visits for n, _ in v.techniques if n in TECHNIQUE_ABBREVIATIONS})
+    legend = ", ".join(f"{TECHNIQUE_ABBREVIATIONS[n]} = {n}" for n in used)
+    note = f"… {hidden} earlier visit(s) not shown; --all shows every visit" if hidden else ""
+    title = progress_title(p)
+    if fmt == "md":
+        lines = [f"## {title}", ""]
+        if note:
+            lines += [f"_{note}_", ""]
+        lines += [markdown_table(PROGRESS_COLUMNS, rows), ""]
+        if legend:
+            lines += [f"_{legend}_", ""]
+        lines += [f"- **{k}:** {v}" for k, v in summary]
+        write_output("\n".join(lines), output)
+        return
+    if output is None and is_terminal():
+        _rich_progress(title, rows, summary, legend, note)
+        return
+    size = max(len(k) for k, _ in summary)
+    parts = [title]
+    if note:
+        parts.append(note)
+    parts.append(plain_table(PROGRESS_COLUMNS, rows) if rows else "No visits logged yet.")
+    if legend:
+        parts.append(legend)
+    parts.append("\n".join(f"{k.ljust(size)}  {v}" for k, v in summary))
+    write_output("\n\n".join(parts), output)
+
+
+def _rich_progress(
+    title: str, rows: list[dict], summary: list[tuple[str, str]], legend: str, note: str
+) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from medmassage.render import console, rich_table
+
+    con = console()
+    con.print(Text(title, style="bold"))
+    if note:
+        con.print(Text(note, style="dim"))
+    if rows:
+        con.print(rich_table(PROGRESS_COLUMNS, rows))
+    else:
+        con.print("No visits logged yet.")
+    if legend:
+        con.print(Text(legend, style="dim"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in summary:
+        style = ""
+        if "MCID met" in value or value.endswith(": met"):
+            style = "green"
+        elif "EXPIRED" in value or "OVER AUTHORIZED" in value or value.startswith("due now"):
+            style = "red"
+        grid.add_row(label, Text(value, style=style))
+    con.print(grid)
+
+
+def billing_lines(billing: Billing) -> list[str]:
+    lines = []
+    for line in billing.lines:
+        unit_word = "unit" if line.units == 1 else "units"
+        kind = "" if line.timed else " (untimed)"
+        lines.append(
+            f"  {line.code}  {line.label:<27} {line.minutes:>3} min  {line.units} {unit_word}{kind}"
+        )
+    rule = "CMS 8-minute rule" if billing.rule == "cms" else "AMA midpoint rule"
+    lines.append(
+        f"  timed minutes {billing.timed_minutes} → {billing.timed_units} timed units ({rule}); "
+        f"{billing.total_units} units in all"
+    )
+    return lines
