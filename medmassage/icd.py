@@ -59,13 +59,18 @@ def _build_index(path: Path) -> None:
         file=sys.stderr,
         flush=True,
     )
-    import simple_icd_10_cm as cm  # slow: parses the whole classification
+    import warnings
 
-    rows = []
-    for code in cm.get_all_codes(True):
-        if cm.is_chapter_or_block(code):
-            continue
-        rows.append((code, 1 if cm.is_leaf(code) else 0, cm.get_description(code)))
+    with warnings.catch_warnings():
+        # The package reads its data with importlib.resources' legacy API (deprecated, harmless).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as cm  # slow: parses the whole classification
+
+        rows = []
+        for code in cm.get_all_codes(True):
+            if cm.is_chapter_or_block(code):
+                continue
+            rows.append((code, 1 if cm.is_leaf(code) else 0, cm.get_description(code)))
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(f".tmp{os.getpid()}")
     conn = sqlite3.connect(temp)

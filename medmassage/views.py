@@ -7,10 +7,9 @@ when drawing on a terminal.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medmassage.billing import Billing
 from medmassage.catalog import MCID
-from medmassage.chart import Progress, VisitRow
 from medmassage.render import (
     Col,
     csv_text,
@@ -20,6 +19,10 @@ from medmassage.render import (
     plain_table,
     write_output,
 )
+
+if TYPE_CHECKING:  # chart pulls in the case and intake modules: only progress needs them
+    from medmassage.billing import Billing
+    from medmassage.chart import Progress, VisitRow
 
 # Short names for the progress table only (JSON and CSV carry full names).
 TECHNIQUE_ABBREVIATIONS = {

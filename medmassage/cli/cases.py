@@ -18,29 +18,52 @@ def open_(
     ctx: typer.Context,
     client: ClientArg,
     payer: Annotated[
-        str, typer.Option(help="health, workers-comp, auto-pip, fsa-hsa or self-pay.")
+        str,
+        typer.Option(metavar="TYPE", help="health, workers-comp, auto-pip, fsa-hsa or self-pay."),
     ],
     dx: Annotated[
-        list[str], typer.Option(help="ICD-10-CM diagnosis code from the Rx. Repeatable.")
+        list[str],
+        typer.Option(metavar="CODE", help="ICD-10-CM diagnosis code from the Rx. Repeatable."),
     ],
-    referrer: Annotated[str, typer.Option(help="Prescriber name and credentials.")],
-    rx_date: Annotated[str, typer.Option(help="Date the prescription was written.")],
-    rx_until: Annotated[str, typer.Option(help="Last day the prescription is valid.")],
-    visits: Annotated[str, typer.Option(help="Visits authorized.")],
-    payer_name: Annotated[str | None, typer.Option(help="Insurer / carrier name.")] = None,
-    policy: Annotated[str | None, typer.Option(help="Policy or member number.")] = None,
-    claim: Annotated[str | None, typer.Option(help="Claim number (WC, PIP).")] = None,
-    injury_date: Annotated[
-        str | None, typer.Option(help="Date of injury or accident (required for WC and PIP).")
+    referrer: Annotated[str, typer.Option(metavar="TEXT", help="Prescriber name and credentials.")],
+    rx_date: Annotated[
+        str, typer.Option(metavar="DATE", help="Date the prescription was written.")
+    ],
+    rx_until: Annotated[
+        str, typer.Option(metavar="DATE", help="Last day the prescription is valid.")
+    ],
+    visits: Annotated[str, typer.Option(metavar="N", help="Visits authorized.")],
+    payer_name: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Insurer / carrier name.")
     ] = None,
-    adjuster: Annotated[str | None, typer.Option(help="Adjuster name and contact.")] = None,
-    referrer_npi: Annotated[str | None, typer.Option(help="Prescriber's NPI.")] = None,
-    frequency: Annotated[str | None, typer.Option(help="Ordered frequency, e.g. 2x/week.")] = None,
+    policy: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Policy or member number.")
+    ] = None,
+    claim: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Claim number (WC, PIP).")
+    ] = None,
+    injury_date: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help="Date of injury or accident (required for WC and PIP)."),
+    ] = None,
+    adjuster: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Adjuster name and contact.")
+    ] = None,
+    referrer_npi: Annotated[
+        str | None, typer.Option(metavar="NPI", help="Prescriber's NPI.")
+    ] = None,
+    frequency: Annotated[
+        str | None, typer.Option(metavar="Nx/week", help="Ordered frequency, e.g. 2x/week.")
+    ] = None,
     area: Annotated[
-        list[str] | None, typer.Option(help="Area ordered (region name). Repeatable.")
+        list[str] | None,
+        typer.Option(metavar="REGION", help="Area ordered (region name). Repeatable."),
     ] = None,
     units_rule: Annotated[
-        str, typer.Option(help="cms (8-minute rule, default) or ama (midpoint per code).")
+        str,
+        typer.Option(
+            metavar="cms|ama", help="cms (8-minute rule, default) or ama (midpoint per code)."
+        ),
     ] = "cms",
 ) -> None:
     """Open a case: payer, prescription, diagnoses and visits authorized. Prints the case id."""
@@ -167,7 +190,9 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
 def close(
     ctx: typer.Context,
     case: CaseArg,
-    reason: Annotated[str, typer.Option(help="Why (goals met, Rx ended, transferred…).")],
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why (goals met, Rx ended, transferred…).")
+    ],
 ) -> None:
     """Close a case (discharge from this episode of care)."""
     from medmassage.cases import close_case, find_case

@@ -78,7 +78,7 @@ def conditions(fmt: FormatOpt = None, output: OutputOpt = None) -> None:
 def add_technique(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Lower-case name, e.g. cupping.")],
-    cpt: Annotated[str, typer.Option(help="CPT code it bills under, e.g. 97140.")],
+    cpt: Annotated[str, typer.Option(metavar="CODE", help="CPT code it bills under, e.g. 97140.")],
 ) -> None:
     """Add a technique of your own, mapped to one of the CPT codes medmassage knows."""
     from medmassage.sessions import add_custom_technique

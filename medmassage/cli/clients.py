@@ -18,10 +18,10 @@ from medmassage.cli.common import (
 app = typer.Typer(no_args_is_help=True)
 
 DobOpt = Annotated[str | None, typer.Option("--dob", help="Date of birth (YYYY-MM-DD).")]
-PhoneOpt = Annotated[str | None, typer.Option(help="Phone number.")]
-EmailOpt = Annotated[str | None, typer.Option(help="Email address.")]
-AddressOpt = Annotated[str | None, typer.Option(help="Postal address.")]
-SexOpt = Annotated[str | None, typer.Option(help="female, male, other or unknown.")]
+PhoneOpt = Annotated[str | None, typer.Option(metavar="TEXT", help="Phone number.")]
+EmailOpt = Annotated[str | None, typer.Option(metavar="EMAIL", help="Email address.")]
+AddressOpt = Annotated[str | None, typer.Option(metavar="TEXT", help="Postal address.")]
+SexOpt = Annotated[str | None, typer.Option(metavar="SEX", help="female, male, other or unknown.")]
 
 
 @app.command("add")
@@ -127,7 +127,7 @@ def show(ctx: typer.Context, client: ClientArg, fmt: FormatOpt = None, output: O
 def edit(
     ctx: typer.Context,
     client: ClientArg,
-    name: Annotated[str | None, typer.Option(help="New full name.")] = None,
+    name: Annotated[str | None, typer.Option(metavar="TEXT", help="New full name.")] = None,
     dob: DobOpt = None,
     phone: PhoneOpt = None,
     email: EmailOpt = None,
@@ -159,7 +159,9 @@ def edit(
 def discharge(
     ctx: typer.Context,
     client: ClientArg,
-    reason: Annotated[str, typer.Option(help="Why (goals met, moved, self-discharged…).")],
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why (goals met, moved, self-discharged…).")
+    ],
 ) -> None:
     """Discharge a client; their open cases close with the same reason."""
     from medmassage.clients import discharge_client, find_client

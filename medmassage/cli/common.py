@@ -7,7 +7,6 @@ exits 1, and no traceback (with its local variables: client data) ever reaches t
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import sqlite3
 import sys
@@ -28,6 +27,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         help="table (default), json, csv or md. Inferred from the -o file's extension.",
         show_default=False,
     ),
@@ -35,16 +35,24 @@ FormatOpt = Annotated[
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write to this file (created owner-only) instead of stdout."
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to this file (created owner-only) instead of stdout.",
     ),
 ]
 CaseOpt = Annotated[
     str | None,
     typer.Option(
-        "--case", help="Case id; default: the client's only open case.", show_default=False
+        "--case",
+        metavar="ID",
+        help="Case id; default: the client's only open case.",
+        show_default=False,
     ),
 ]
-ClientArg = Annotated[str, typer.Argument(help="Client id or an unambiguous part of the name.")]
+ClientArg = Annotated[
+    str, typer.Argument(metavar="CLIENT", help="Client id or an unambiguous part of the name.")
+]
 
 
 @dataclass
@@ -135,8 +143,7 @@ def guard(func: Callable[..., Any]) -> Callable[..., Any]:
         with guarded():
             return func(*args, **kwargs)
 
-    wrapper.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
-    return wrapper
+    return wrapper  # functools.wraps sets __wrapped__: Typer reads the real signature
 
 
 # --- the database -----------------------------------------------------------------------------

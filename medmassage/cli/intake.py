@@ -1,8 +1,7 @@
 """Record an intake assessment for a client's case: complaint, pain, regions, history, goals.
 
-On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script
-they are an error.
-"""
+On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script they are an error.
+"""  # noqa: E501 (one paragraph: Typer's help keeps docstring line breaks)
 
 from __future__ import annotations
 
@@ -21,8 +20,6 @@ from medmassage.cli.common import (
 )
 
 measure_app = typer.Typer(no_args_is_help=True)
-
-TextOpt = Annotated[str | None, typer.Option(show_default=False)]
 
 
 def _ask_missing(given) -> None:
@@ -57,36 +54,59 @@ def intake(
     ctx: typer.Context,
     client: ClientArg,
     case: CaseOpt = None,
-    complaint: Annotated[str | None, typer.Option(help="Chief complaint.")] = None,
-    pain: Annotated[str | None, typer.Option(help="Pain today, 0–10 (the NPRS baseline).")] = None,
-    region: Annotated[list[str] | None, typer.Option(help="Pain region. Repeatable.")] = None,
-    date: Annotated[str | None, typer.Option(help="Intake date (default today).")] = None,
+    complaint: Annotated[str | None, typer.Option(metavar="TEXT", help="Chief complaint.")] = None,
+    pain: Annotated[
+        str | None, typer.Option(metavar="0-10", help="Pain today, 0–10 (the NPRS baseline).")
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(metavar="REGION", help="Pain region. Repeatable.")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Intake date (default today).")
+    ] = None,
     condition: Annotated[
-        list[str] | None, typer.Option(help="Condition from the catalog. Repeatable.")
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Condition from the catalog. Repeatable."),
     ] = None,
-    onset: Annotated[str | None, typer.Option(help="Onset date.")] = None,
+    onset: Annotated[str | None, typer.Option(metavar="DATE", help="Onset date.")] = None,
     mechanism: Annotated[
-        str | None, typer.Option(help="e.g. rear-end motor vehicle accident.")
+        str | None, typer.Option(metavar="TEXT", help="e.g. rear-end motor vehicle accident.")
     ] = None,
-    aggravating: TextOpt = None,
-    relieving: TextOpt = None,
+    aggravating: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="What makes it worse.")
+    ] = None,
+    relieving: Annotated[str | None, typer.Option(metavar="TEXT", help="What eases it.")] = None,
     limitation: Annotated[
-        list[str] | None, typer.Option(help="Functional limitation. Repeatable.")
+        list[str] | None, typer.Option(metavar="TEXT", help="Functional limitation. Repeatable.")
     ] = None,
-    history: Annotated[str | None, typer.Option(help="Relevant medical history.")] = None,
-    medications: TextOpt = None,
+    history: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Relevant medical history.")
+    ] = None,
+    medications: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Current medications.")
+    ] = None,
     contraindications: Annotated[
-        str | None, typer.Option(help="Contraindications / red flags.")
+        str | None, typer.Option(metavar="TEXT", help="Contraindications / red flags.")
     ] = None,
-    consent_date: Annotated[str | None, typer.Option(help="Written consent date.")] = None,
+    consent_date: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Written consent date.")
+    ] = None,
     goal: Annotated[
         list[str] | None,
-        typer.Option(help='Functional goal: "TEXT | TARGET | BY DATE". Repeatable.'),
+        typer.Option(
+            metavar="TEXT|TARGET|DATE",
+            help='Functional goal: "TEXT | TARGET | BY DATE". Repeatable.',
+        ),
     ] = None,
-    ndi: Annotated[str | None, typer.Option(help="Neck Disability Index, 0–100 %.")] = None,
-    odi: Annotated[str | None, typer.Option(help="Oswestry Disability Index, 0–100 %.")] = None,
+    ndi: Annotated[
+        str | None, typer.Option(metavar="0-100", help="Neck Disability Index, 0–100 %.")
+    ] = None,
+    odi: Annotated[
+        str | None, typer.Option(metavar="0-100", help="Oswestry Disability Index, 0–100 %.")
+    ] = None,
     psfs: Annotated[
-        list[str] | None, typer.Option(help='PSFS "ACTIVITY=0-10". Repeatable.')
+        list[str] | None,
+        typer.Option(metavar="ACTIVITY=N", help='PSFS "ACTIVITY=0-10". Repeatable.'),
     ] = None,
 ) -> None:
     from medmassage.cases import case_for_client
@@ -132,12 +152,19 @@ def measure_add(
     ctx: typer.Context,
     client: ClientArg,
     case: CaseOpt = None,
-    date: Annotated[str | None, typer.Option(help="Date measured (default today).")] = None,
-    nprs: Annotated[str | None, typer.Option(help="Pain, 0–10.")] = None,
-    ndi: Annotated[str | None, typer.Option(help="Neck Disability Index, 0–100 %.")] = None,
-    odi: Annotated[str | None, typer.Option(help="Oswestry Disability Index, 0–100 %.")] = None,
+    date: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Date measured (default today).")
+    ] = None,
+    nprs: Annotated[str | None, typer.Option(metavar="0-10", help="Pain, 0–10.")] = None,
+    ndi: Annotated[
+        str | None, typer.Option(metavar="0-100", help="Neck Disability Index, 0–100 %.")
+    ] = None,
+    odi: Annotated[
+        str | None, typer.Option(metavar="0-100", help="Oswestry Disability Index, 0–100 %.")
+    ] = None,
     psfs: Annotated[
-        list[str] | None, typer.Option(help='PSFS "ACTIVITY=0-10". Repeatable.')
+        list[str] | None,
+        typer.Option(metavar="ACTIVITY=N", help='PSFS "ACTIVITY=0-10". Repeatable.'),
     ] = None,
 ) -> None:
     """Record outcome measures for a re-assessment."""

@@ -11,8 +11,8 @@ from medmassage.cli.common import FormatOpt, OutputOpt, database, guard, say, wa
 app = typer.Typer(no_args_is_help=True)
 
 
-def _opt(help_text: str):
-    return typer.Option(help=help_text, show_default=False)
+def _opt(help_text: str, metavar: str = "TEXT"):
+    return typer.Option(metavar=metavar, help=help_text, show_default=False)
 
 
 @app.command("set")
@@ -22,19 +22,23 @@ def set_(
     name: Annotated[str | None, _opt("Your name as on your license.")] = None,
     credentials: Annotated[str | None, _opt("e.g. LMT.")] = None,
     license_number: Annotated[str | None, _opt("State massage license number.")] = None,
-    license_state: Annotated[str | None, _opt("Two-letter state, e.g. WA.")] = None,
-    npi: Annotated[str | None, _opt("Your 10-digit NPI.")] = None,
+    license_state: Annotated[str | None, _opt("Two-letter state, e.g. WA.", "XX")] = None,
+    npi: Annotated[str | None, _opt("Your 10-digit NPI.", "NPI")] = None,
     practice_name: Annotated[str | None, _opt("Practice or business name.")] = None,
     address: Annotated[str | None, _opt("Practice address.")] = None,
     phone: Annotated[str | None, _opt("Practice phone.")] = None,
     email: Annotated[str | None, _opt("Practice email.")] = None,
     tax_id: Annotated[str | None, _opt("Tax ID / EIN (optional, for superbills).")] = None,
     fee: Annotated[
-        list[str] | None, _opt("Fee per unit: CPT=AMOUNT, e.g. --fee 97140=45. Repeatable.")
+        list[str] | None,
+        _opt("Fee per unit: CPT=AMOUNT, e.g. --fee 97140=45. Repeatable.", "CPT=AMOUNT"),
     ] = None,
     report_every: Annotated[
         list[str] | None,
-        _opt("Progress-report rule: PAYER=VISITS/DAYS or PAYER=off, e.g. health=10/30."),
+        _opt(
+            "Progress-report rule: PAYER=VISITS/DAYS or PAYER=off, e.g. health=10/30.",
+            "PAYER=V/D",
+        ),
     ] = None,
 ) -> None:
     """Set profile fields; only the ones given change."""

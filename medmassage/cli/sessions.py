@@ -21,7 +21,10 @@ from medmassage.cli.common import (
 
 app = typer.Typer(no_args_is_help=True)
 SessionArg = Annotated[str, typer.Argument(help="Session id.")]
-NoteOpt = Annotated[str | None, typer.Option(show_default=False)]
+
+
+def _note(section: str):
+    return typer.Option(metavar="TEXT", help=f"SOAP {section}.", show_default=False)
 
 
 def _notes_from(
@@ -88,29 +91,38 @@ def _edit(template: str) -> str:
 def log(
     ctx: typer.Context,
     client: ClientArg,
-    pre: Annotated[str, typer.Option(help="Pain before the session, 0–10.")],
-    post: Annotated[str, typer.Option(help="Pain after the session, 0–10.")],
+    pre: Annotated[str, typer.Option(metavar="0-10", help="Pain before the session.")],
+    post: Annotated[str, typer.Option(metavar="0-10", help="Pain after the session.")],
     technique: Annotated[
         list[str],
-        typer.Option(help="NAME=MINUTES, e.g. myofascial-release=25. Repeatable."),
+        typer.Option(
+            metavar="NAME=MIN",
+            help="Technique and minutes, e.g. myofascial-release=25. Repeatable.",
+        ),
     ],
-    region: Annotated[list[str], typer.Option(help="Region treated, e.g. neck. Repeatable.")],
+    region: Annotated[
+        list[str], typer.Option(metavar="REGION", help="Region treated, e.g. neck. Repeatable.")
+    ],
     case: CaseOpt = None,
     date: Annotated[
-        str | None, typer.Option(help="Session date and optional start time (default today).")
+        str | None,
+        typer.Option(metavar="DATE", help="Session date, optional start time: '2026-11-20 14:30'."),
     ] = None,
     minutes: Annotated[
-        str | None, typer.Option(help="Total session minutes (default: sum of techniques).")
+        str | None,
+        typer.Option(metavar="MIN", help="Total session minutes (default: sum of techniques)."),
     ] = None,
-    subjective: NoteOpt = None,
-    objective: NoteOpt = None,
-    assessment: NoteOpt = None,
-    plan: NoteOpt = None,
-    homecare: NoteOpt = None,
-    feedback: Annotated[str | None, typer.Option(help="Client feedback.")] = None,
+    subjective: Annotated[str | None, _note("subjective")] = None,
+    objective: Annotated[str | None, _note("objective")] = None,
+    assessment: Annotated[str | None, _note("assessment")] = None,
+    plan: Annotated[str | None, _note("plan")] = None,
+    homecare: Annotated[str | None, _note("home care")] = None,
+    feedback: Annotated[str | None, _note("client feedback")] = None,
     notes_file: Annotated[
         str | None,
-        typer.Option(help="Read SOAP notes from FILE (or - for stdin), under # headings."),
+        typer.Option(
+            metavar="FILE", help="Read SOAP notes from FILE (- for stdin), under # headings."
+        ),
     ] = None,
     edit: Annotated[bool, typer.Option("--edit", help="Write the SOAP note in $EDITOR.")] = False,
     sign: Annotated[bool, typer.Option("--sign", help="Sign (lock) the note now.")] = False,
@@ -122,7 +134,7 @@ def log(
         ),
     ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", "-f", help="text (default) or json.")
+        str | None, typer.Option("--format", "-f", metavar="FORMAT", help="text (default) or json.")
     ] = None,
 ) -> None:
     """Log a session: prints the visit number, CPT lines with units, and any warnings."""
@@ -213,9 +225,12 @@ def list_(
     client: Annotated[str | None, typer.Argument(help="Only this client's sessions.")] = None,
     case: CaseOpt = None,
     from_: Annotated[
-        str | None, typer.Option("--from", help="From this date or month (2026-10).")
+        str | None,
+        typer.Option("--from", metavar="DATE", help="From this date or month (2026-10)."),
     ] = None,
-    to: Annotated[str | None, typer.Option(help="Up to this date or month.")] = None,
+    to: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Up to this date or month.")
+    ] = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -318,7 +333,9 @@ def sign(ctx: typer.Context, session: SessionArg) -> None:
 def amend(
     ctx: typer.Context,
     session: SessionArg,
-    text: Annotated[str, typer.Option(help="The addendum text (the original stays as it was).")],
+    text: Annotated[
+        str, typer.Option(metavar="TEXT", help="The addendum text (the original stays as it was).")
+    ],
 ) -> None:
     """Add a dated addendum to a session (signed notes are corrected this way)."""
     from medmassage.sessions import amend_session, parse_session_id
@@ -334,7 +351,9 @@ def amend(
 def void(
     ctx: typer.Context,
     session: SessionArg,
-    reason: Annotated[str, typer.Option(help="Why (entered in error, wrong client…).")],
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why (entered in error, wrong client…).")
+    ],
 ) -> None:
     """Void a session: it stays on record with the reason but no longer counts as a visit."""
     from medmassage.sessions import parse_session_id, void_session
