@@ -1,0 +1,134 @@
+"""The README and --help stay true: every command documented, every example format real."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import typer
+
+from medmassage.cli import app
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: typer.Typer, prefix: str = "") -> list[tuple[str, object]]:
+    found = []
+    for info in group.registered_commands:
+        name = info.name or info.callback.__name__
+        found.append((f"{prefix}{name}".strip(), info))
+    for sub in group.registered_groups:
+        found.extend(_commands(sub.typer_instance, f"{prefix}{sub.name} "))
+    return found
+
+
+COMMANDS = _commands(app)
+
+
+def test_the_command_tree_is_what_the_readme_documents():
+    names = {name for name, _ in COMMANDS}
+    expected = {
+        "profile set", "profile show",
+        "client add", "client list", "client show", "client edit", "client discharge",
+        "case open", "case list", "case show", "case close",
+        "intake", "measure add",
+        "session log", "session list", "session show", "session sign", "session amend",
+        "session void",
+        "progress", "catalog techniques", "catalog regions", "catalog conditions",
+        "catalog add-technique", "db path", "demo",
+    }  # fmt: skip
+    assert names == expected
+
+
+def test_every_command_has_help_text(cli):
+    for name, _ in COMMANDS:
+        result = cli(*name.split(), "--help")
+        usage = re.search(r"Usage: medmassage " + re.escape(name), result.stdout)
+        assert usage, name
+        # A description line after the usage line: the command's docstring or help=.
+        body = result.stdout.split("Usage:", 1)[1].splitlines()[1:4]
+        assert any(line.strip(" │") for line in body), f"{name} has no help text"
+
+
+def test_every_command_appears_in_the_readme_command_table_with_an_example():
+    for name, _ in COMMANDS:
+        assert f"| `{name}" in README, f"README's command table lacks `{name}`"
+        assert re.search(rf"^medmassage {re.escape(name)}( |$)", README, re.M), (
+            f"README has no example of `{name}`"
+        )
+
+
+def _readme_json_block() -> dict:
+    block = README.split("`progress CLIENT -f json`:", 1)[1]
+    block = block.split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block)
+
+
+def _shape(value: object) -> object:
+    """Keys all the way down (first element of lists), to compare structure, not values."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return None
+
+
+def test_readme_progress_json_example_has_the_real_keys(tmp_path):
+    db = tmp_path / "demo.db"
+    from tests.conftest import Cli
+
+    cli = Cli(db)
+    cli("demo", "--db", str(db))
+    real = json.loads(cli("progress", "Maria", "-f", "json").stdout)
+    documented = _readme_json_block()
+    assert set(documented) == set(real)
+    for key in ("client", "case", "pain", "authorization", "progress_report"):
+        assert set(_shape(documented[key])) == set(_shape(real[key])), key
+    assert set(documented["visits"][0]) == set(real["visits"][0])
+    assert set(documented["measures"][0]) == set(real["measures"][0])
+    assert set(documented["goals"][0]) == set(real["goals"][0])
+
+
+def test_readme_progress_csv_columns_are_real(practice):
+    practice(
+        "session", "log", "Jane", "--pre", "6", "--post", "3",
+        "--technique", "swedish=30", "--region", "neck", "--date", "2026-11-20",
+    )  # fmt: skip
+    header = practice("progress", "Jane", "-f", "csv").stdout.splitlines()[0]
+    assert f"`{header}`" in README
+
+
+def test_readme_listing_keys_are_real(practice):
+    practice(
+        "session", "log", "Jane", "--pre", "6", "--post", "3",
+        "--technique", "swedish=30", "--region", "neck", "--date", "2026-11-20",
+    )  # fmt: skip
+    for command, label in (("client", "clients"), ("case", "cases"), ("session", "sessions")):
+        rows = json.loads(practice(command, "list", "-f", "json").stdout)
+        documented = re.search(rf"- {label}: `([^`]+)`", README).group(1)
+        assert list(rows[0]) == [k.strip() for k in documented.split(",")], command
+
+
+def test_readme_examples_run_in_order_on_a_new_database(tmp_path, monkeypatch):
+    """Every `medmassage …` line of the README's example block, run as written."""
+    import shlex
+
+    from tests.conftest import Cli, count_rows
+
+    block = README.split("One example of each", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [ln for ln in block.splitlines() if ln.startswith("medmassage ")]
+    assert len(lines) >= len(COMMANDS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EDITOR", "true")  # leaves the SOAP template as it is
+    (tmp_path / "notes.md").write_text("# Subjective\nBack 5/10.\n# Plan\nWeekly.\n")
+    cli = Cli(tmp_path / "practice.db")
+    for line in lines:
+        args = shlex.split(line)[1:]
+        if args[0] == "demo":
+            args = ["demo", "--db", str(tmp_path / "demo.db")]
+        cli(*args)
+    counts = count_rows(tmp_path / "practice.db")
+    assert counts["session"] == 2 and counts["addendum"] == 1
+    assert (tmp_path / "carter-progress.json").exists()
+    assert oct((tmp_path / "carter-progress.json").stat().st_mode & 0o777) == "0o600"
