@@ -185,6 +185,8 @@ def progress_summary(p: Progress) -> list[tuple[str, str]]:
         out.append(("Trend (pre-pain)", f"{p.trend}  (0–10 scale, oldest first)"))
     for m in p.measures:
         name = m.measure.upper() + (f' "{m.activity}"' if m.activity else "")
+        if m.measure == "nprs" and m.baseline_date == m.latest_date:
+            continue  # the intake pain alone: already the baseline line above
         if m.baseline_date == m.latest_date:
             out.append((name, f"{m.baseline:g} on {m.baseline_date} (no re-assessment yet)"))
             continue
@@ -310,6 +312,7 @@ def _rich_progress(
         con.print("No visits logged yet.")
     if legend:
         con.print(Text(legend, style="dim"))
+    con.print()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
