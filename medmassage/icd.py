@@ -75,8 +75,10 @@ def _build_index(path: Path) -> None:
     temp = path.with_suffix(f".tmp{os.getpid()}")
     conn = sqlite3.connect(temp)
     try:
+        # WITHOUT ROWID: the primary key is the table, so there is no second copy of the codes.
         conn.execute(
-            "CREATE TABLE code (code TEXT PRIMARY KEY, billable INTEGER, description TEXT)"
+            "CREATE TABLE code (code TEXT PRIMARY KEY, billable INTEGER, description TEXT) "
+            "WITHOUT ROWID"
         )
         conn.executemany("INSERT INTO code VALUES (?, ?, ?)", rows)
         conn.commit()
