@@ -46,8 +46,11 @@ class Billing:
 
     @property
     def under_eight_minutes(self) -> bool:
-        """True when timed work was done but too little of it to bill a timed unit."""
-        return self.timed_minutes > 0 and self.timed_units == 0
+        """True when the visit's timed minutes add up to less than 8 (no rule bills a unit).
+
+        Under AMA, codes of 7 minutes each can total more than 8 and still earn no unit: that is
+        a per-code shortfall, reported line by line, not "under 8 minutes"."""
+        return 0 < self.timed_minutes < MIDPOINT
 
 
 def units_for_minutes(minutes: int) -> int:

@@ -71,9 +71,9 @@ def _parse_day(text: str, base: date) -> date | None:
     found = _weekday(word, base)
     if found is not None:
         return found
-    if _ISO_MONTH.match(word) or not re.search(r"\d", word):
-        # Months are periods, not days; and words without digits are not dates
-        # that dateutil would read sensibly ("last month" → today's date, silently).
+    if _ISO_MONTH.match(word) or not re.search(r"\d", word) or word.isdigit():
+        # Months are periods, not days; words without digits and bare numbers are not dates
+        # that dateutil reads sensibly ("last month" → today, "5" → January 5th, silently).
         return None
     from dateutil import parser  # slow import: only for free-form text
 

@@ -34,6 +34,9 @@ def change(measure: str, baseline: float, current: float) -> Change:
     """
     rule = MCID[measure]
     improvement = (baseline - current) if rule.lower_is_better else (current - baseline)
+    # Scores are stored to one decimal; round away binary noise (16.4 - 1.4 = 14.999…) so a
+    # change of exactly the threshold counts as reaching it.
+    improvement = round(improvement, 1)
     percent = None
     if baseline and rule.lower_is_better:
         percent = round(improvement * 100 / baseline, 1)

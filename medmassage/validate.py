@@ -24,7 +24,9 @@ MAX_MINUTES = 480  # one visit; a typo like 450 for 45 still fits, 4500 does not
 NAME_MAX = 200
 TEXT_MAX = 20_000
 
-_INT = re.compile(r"^[0-9]+$")
+# At most 6 digits: the numbers we take are small, and int() refuses > 4,300-digit strings
+# with a ValueError that would not name the field.
+_INT = re.compile(r"^[0-9]{1,6}$")
 _NPI = re.compile(r"^[0-9]{10}$")
 _FREQUENCY = re.compile(r"^([1-9][0-9]?)x/(day|week|month)$")
 
@@ -81,11 +83,9 @@ def parse_pain(field: str, value: str | int) -> int:
 
 def parse_score(field: str, value: str, low: float, high: float, what: str) -> float:
     text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not text.isascii() or not low <= number <= high:
+    # A plain decimal: float() alone would also take "1_0", "1e1", "inf" and "nan".
+    number = float(text) if re.match(r"^[0-9]{1,3}(\.[0-9]{1,2})?$", text) else float("nan")
+    if not low <= number <= high:
         raise InputError(field, value, f"{what} is a number from {low:g} to {high:g}")
     return round(number, 1)
 
