@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from datetime import date
 
 from medmassage import db
@@ -56,6 +57,10 @@ def get_client(conn: sqlite3.Connection, client_id: int) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM client WHERE id = ?", (client_id,)).fetchone()
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
 def find_client(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
     """A client by id, or by an unambiguous, case-insensitive part of the name.
 
@@ -72,18 +77,14 @@ def find_client(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
             )
         return row
     name = clean_text("client", text, max_len=NAME_MAX, multiline=False) or ""
-    exact = conn.execute(
-        "SELECT * FROM client WHERE name = ? COLLATE NOCASE ORDER BY id", (name,)
-    ).fetchall()
+    # Case-insensitive in every script: SQLite's NOCASE and LIKE fold ASCII letters only
+    # ("ángela" would not find "Ángela"), so names are compared in Python with casefold().
+    wanted = _fold(name)
+    everyone = conn.execute("SELECT * FROM client ORDER BY id").fetchall()
+    exact = [r for r in everyone if _fold(r["name"]) == wanted]
     if len(exact) == 1:
         return exact[0]
-    pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    found = (
-        exact
-        or conn.execute(
-            "SELECT * FROM client WHERE name LIKE ? ESCAPE '\\' ORDER BY id", (pattern,)
-        ).fetchall()
-    )
+    found = exact or [r for r in everyone if wanted in _fold(r["name"])]
     if len(found) == 1:
         return found[0]
     if not found:

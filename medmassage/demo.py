@@ -63,10 +63,13 @@ def _log(
 
 def build_demo(conn: sqlite3.Connection, today: date) -> int:
     """Fill an empty database. Returns the case whose progress table the demo shows."""
-    if conn.execute("SELECT count(*) FROM client").fetchone()[0]:
-        raise InputError(
-            "db", "", "this database already holds clients; the demo needs a new or empty file"
-        )
+    used = conn.execute(
+        "SELECT (SELECT count(*) FROM client) + (SELECT count(*) FROM profile)"
+        " + (SELECT count(*) FROM custom_technique)"
+    ).fetchone()[0]
+    if used:
+        path = conn.execute("PRAGMA database_list").fetchone()["file"]
+        raise InputError("db", path, "already holds a practice; the demo needs a new or empty file")
     set_profile(
         conn,
         {

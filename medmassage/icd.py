@@ -20,7 +20,7 @@ from medmassage.errors import InputError
 from medmassage.paths import cache_dir
 
 PACKAGE = "simple-icd-10-cm"
-MAX_SUGGESTIONS = 8
+MAX_SUGGESTIONS = 10
 
 _SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 
@@ -123,6 +123,19 @@ class CodeSet:
             (prefix, prefix + "\uffff"),
         ).fetchall()
 
+    def more_specific(self, prefix: str) -> list[tuple[str, str]]:
+        """The billable codes under a header, or, when there are too many to read (M54 has
+        dozens), the next level down (M54.0 … M54.9) so the therapist can narrow it."""
+        billable = self.billable_under(prefix)
+        if len(billable) <= MAX_SUGGESTIONS:
+            return billable
+        under = self._conn.execute(
+            "SELECT code, description FROM code WHERE code > ? AND code < ? ORDER BY code",
+            (prefix, prefix + "\uffff"),
+        ).fetchall()
+        shortest = min(len(c) for c, _ in under)
+        return [(c, d) for c, d in under if len(c) == shortest]
+
     def check(self, raw: str, field: str = "dx") -> Diagnosis:
         """A billable code with its description, or an InputError saying why not and what to use."""
         code = normalise(raw)
@@ -135,12 +148,11 @@ class CodeSet:
             raise InputError(field, raw, f"not in the ICD-10-CM code set{self._nearest(code)}")
         billable, description = found
         if not billable:
-            children = self.billable_under(code)
             raise InputError(
                 field,
                 raw,
                 f"{code} ({description}) is a header code, not billable; "
-                f"use a more specific code: {_list(children)}",
+                f"use a more specific code: {_list(self.more_specific(code))}",
             )
         return Diagnosis(code, description)
 
@@ -154,7 +166,7 @@ class CodeSet:
                 continue
             if found[0]:
                 return f"; did you mean {prefix} ({found[1]})?"
-            return f"; codes under {prefix}: {_list(self.billable_under(prefix))}"
+            return f"; codes under {prefix}: {_list(self.more_specific(prefix))}"
         return ""
 
 

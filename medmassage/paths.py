@@ -8,6 +8,7 @@ start-up on every command; tests/test_paths.py checks this against platformdirs 
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 from pathlib import Path
 
@@ -19,10 +20,15 @@ def default_data_dir() -> Path:
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / APP
+    # XDG_DATA_HOME counts only when absolute (the XDG spec; platformdirs ≥ 4.14 on Linux and
+    # macOS): a relative value or an unexpanded "~/data" would put the practice file in
+    # whichever folder the command happens to run from.
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    if posixpath.isabs(xdg):
+        return Path(xdg) / APP
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / APP
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    return Path(xdg if xdg else Path.home() / ".local" / "share") / APP
+    return Path.home() / ".local" / "share" / APP
 
 
 def default_db_path() -> Path:

@@ -183,7 +183,9 @@ def rich_table(columns: Sequence[Col], rows: Sequence[dict], title: str | None =
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
-        table.add_column(c.header, justify="right" if c.right else "left")
+        # Narrow terminals: cells wrap between words and fold a word that cannot fit, instead
+        # of ending in "…" (Rich keeps a column at least as wide as its longest word if it can).
+        table.add_column(c.header, justify="right" if c.right else "left", overflow="fold")
     for r in rows:
         table.add_row(*(Text(c.cell(r)) for c in columns))
     return table

@@ -137,6 +137,19 @@ PROGRESS_COLUMNS = [
     Col("cpt", "CPT × units"),
     Col("flags", "Flags"),
 ]
+# Below this terminal width the table drops the relief column (pre→post shows it) and uses
+# short headers, so an 80-column window keeps every date and CPT code whole.
+WIDE_TERMINAL = 140
+PROGRESS_COLUMNS_NARROW = [
+    Col("visit", "#", right=True),
+    Col("date", "Date"),
+    Col("minutes", "Min", right=True),
+    Col("techniques", "Tech"),
+    Col("regions", "Regions"),
+    Col("pain", "Pain"),
+    Col("cpt", "CPT"),
+    Col("flags", "Flags"),
+]
 
 PROGRESS_CSV_KEYS = [
     "visit",
@@ -175,7 +188,8 @@ def progress_summary(p: Progress) -> list[tuple[str, str]]:
         out.append(
             (
                 "Change",
-                f"{_signed(-pc.improvement) if pc.improvement else '0'} points{pct} — {verdict} "
+                f"{_signed(-pc.improvement) if pc.improvement else '0'} "
+                f"point{'' if abs(pc.improvement) == 1 else 's'}{pct} — {verdict} "
                 f"(needs ≥ {rule.points:g} points or ≥ {rule.percent:g} % better)",
             )
         )
@@ -307,7 +321,8 @@ def _rich_progress(
     if note:
         con.print(Text(note, style="dim"))
     if rows:
-        con.print(rich_table(PROGRESS_COLUMNS, rows))
+        columns = PROGRESS_COLUMNS if con.width >= WIDE_TERMINAL else PROGRESS_COLUMNS_NARROW
+        con.print(rich_table(columns, rows))
     else:
         con.print("No visits logged yet.")
     if legend:
