@@ -14,6 +14,7 @@ from medmassage.errors import InputError
 from medmassage.validate import (
     NAME_MAX,
     clean_text,
+    is_row_id,
     parse_frequency,
     parse_int,
     parse_npi,
@@ -129,7 +130,7 @@ def get_case(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
 
 def parse_case_id(value: str | int) -> int:
     text = str(value).strip().lstrip("#")
-    if not text.isdigit():
+    if not is_row_id(text):
         raise InputError("case", value, "a case id (a number; see: medmassage case list)")
     return int(text)
 

@@ -112,7 +112,8 @@ def parse_date_time(
         text = parts[0]
     elif "T" in text and _ISO_DATE.match(text.split("T", 1)[0]):
         day_part, _, time_part = text.partition("T")
-        match = _TIME.match(time_part[:5])
+        # The whole time part: "14:30" or "14:30:00"; "14:30xyz" and "14:30:99" are refused.
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)(?::00)?", time_part)
         if not match:
             raise InputError(field, text, f"expected {DATE_HELP}, optionally with a time (14:30)")
         start = f"{int(match.group(1)):02d}:{match.group(2)}"

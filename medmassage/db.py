@@ -82,6 +82,9 @@ def connect(path: Path) -> tuple[sqlite3.Connection, list[str]]:
     notes = _prepare_file(path)
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as e:
+        raise RuntimeProblem(f"cannot open {path}: {e}") from None
+    try:
         conn.row_factory = sqlite3.Row
         # foreign_keys is a no-op inside a transaction: set before any BEGIN.
         conn.execute("PRAGMA foreign_keys = ON")
@@ -89,17 +92,20 @@ def connect(path: Path) -> tuple[sqlite3.Connection, list[str]]:
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version < LATEST_VERSION:
-            conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
-            migrate(conn)
-        elif version > LATEST_VERSION:
-            conn.close()
+        if version > LATEST_VERSION:
             raise RuntimeProblem(
                 f"{path.name} was written by a newer medmassage (schema {version}, "
                 f"this one knows {LATEST_VERSION}); upgrade medmassage"
             )
-    except sqlite3.DatabaseError as e:
-        raise RuntimeProblem(f"cannot open {path}: {e}") from None
+        if version < LATEST_VERSION:
+            if version == 0:
+                conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+            migrate(conn)
+    except BaseException as e:
+        conn.close()
+        if isinstance(e, sqlite3.DatabaseError):
+            raise RuntimeProblem(f"cannot open {path}: {e}") from None
+        raise
     return conn, notes
 
 
@@ -140,7 +146,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             conn.execute(f"PRAGMA user_version = {int(version)}")
             if version == 1:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            missing = missing_triggers(conn)
+            missing = missing_triggers(conn, version)
             if missing:
                 raise RuntimeProblem(
                     f"migration {name} would drop protective triggers: {', '.join(missing)}"
@@ -153,11 +159,12 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
-def missing_triggers(conn: sqlite3.Connection) -> list[str]:
+def missing_triggers(conn: sqlite3.Connection, version: int = LATEST_VERSION) -> list[str]:
+    """Protective triggers a database at `version` should have but does not."""
     present = {
         row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
     }
-    return [t for t in PROTECTIVE_TRIGGERS if t not in present]
+    return [t for t, since in PROTECTIVE_TRIGGERS.items() if since <= version and t not in present]
 
 
 @contextmanager

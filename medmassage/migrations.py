@@ -306,27 +306,50 @@ CREATE TRIGGER addendum_no_delete BEFORE DELETE ON addendum
 BEGIN SELECT RAISE(ABORT, 'addenda are append-only'); END;
 """
 
+# INSERT OR REPLACE deletes the conflicting row without firing DELETE triggers (unless
+# recursive_triggers is on), so without these a signed note, an audit row or an addendum could
+# be rewritten by any SQLite tool that reuses its id.
+M002_NO_REPLACE = """
+CREATE TRIGGER session_locked_replace BEFORE INSERT ON session
+WHEN EXISTS (SELECT 1 FROM session WHERE id = NEW.id AND status IS NOT 'draft')
+BEGIN
+    SELECT RAISE(ABORT, 'session is signed and locked: add an addendum instead');
+END;
+CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER addendum_no_replace BEFORE INSERT ON addendum
+WHEN EXISTS (SELECT 1 FROM addendum WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'addenda are append-only'); END;
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
+    (2, "m002_no_replace", M002_NO_REPLACE),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 
-PROTECTIVE_TRIGGERS: tuple[str, ...] = (
-    "audit_no_update",
-    "audit_no_delete",
-    "session_locked_update",
-    "session_locked_delete",
-    "session_technique_locked_insert",
-    "session_technique_locked_update",
-    "session_technique_locked_delete",
-    "session_cpt_locked_insert",
-    "session_cpt_locked_update",
-    "session_cpt_locked_delete",
-    "addendum_no_update",
-    "addendum_no_delete",
-)
+# Triggers that protect the record, and the schema version that introduced each. Checked after
+# every migration: a table rebuild (sqlite-utils' transform, say) silently drops triggers.
+PROTECTIVE_TRIGGERS: dict[str, int] = {
+    "audit_no_update": 1,
+    "audit_no_delete": 1,
+    "session_locked_update": 1,
+    "session_locked_delete": 1,
+    "session_technique_locked_insert": 1,
+    "session_technique_locked_update": 1,
+    "session_technique_locked_delete": 1,
+    "session_cpt_locked_insert": 1,
+    "session_cpt_locked_update": 1,
+    "session_cpt_locked_delete": 1,
+    "addendum_no_update": 1,
+    "addendum_no_delete": 1,
+    "session_locked_replace": 2,
+    "audit_no_replace": 2,
+    "addendum_no_replace": 2,
+}
 
 # Stored in the file header so other tools can tell a medmassage database ("MMSG").
 APPLICATION_ID = 0x4D4D5347

@@ -19,8 +19,10 @@ from medmassage.dates import monday_of, now_stamp
 from medmassage.errors import InputError, RuleRefused
 from medmassage.progress import over_authorized, report_due, rule_text, rx_flag
 from medmassage.validate import (
+    MAX_MINUTES,
     clean_text,
     frequency_per_week,
+    is_row_id,
     parse_pain,
     parse_regions,
     parse_technique,
@@ -112,6 +114,12 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         previous = merged.get(name, (cpt, 0))[1]
         merged[name] = (cpt, previous + minutes)
     technique_minutes = sum(m for _, m in merged.values())
+    if technique_minutes > MAX_MINUTES:
+        raise InputError(
+            "technique minutes",
+            technique_minutes,
+            f"the techniques add up to more than a session's {MAX_MINUTES} minutes",
+        )
     if given.minutes is not None:
         total = _session_minutes(given.minutes)
         if total < technique_minutes:
@@ -304,7 +312,7 @@ def _sign(conn: sqlite3.Connection, session_id: int) -> None:
 
 def parse_session_id(value: str | int) -> int:
     text = str(value).strip().lstrip("#")
-    if not text.isdigit():
+    if not is_row_id(text):
         raise InputError("session", value, "a session id (a number; see: medmassage session list)")
     return int(text)
 

@@ -31,6 +31,11 @@ _NPI = re.compile(r"^[0-9]{10}$")
 _FREQUENCY = re.compile(r"^([1-9][0-9]?)x/(day|week|month)$")
 
 
+def is_row_id(text: str) -> bool:
+    """ASCII digits that fit SQLite's integer (int() takes '١' as 1 and crashes on '²')."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def close_matches(word: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
     import difflib
 
