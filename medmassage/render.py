@@ -247,13 +247,19 @@ def print_record(
         lines.extend(" " * (size + 2) + more for more in rest)
     text = "\n".join(lines) + ("\n\n" + extra if extra else "")
     if output is None and is_terminal():
+        from rich.table import Table
         from rich.text import Text
 
         con = console()
         if title:
             con.print(Text(title, style="bold"))
+        # A grid keeps long and multi-line values indented under their own column.
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
         for label, value in shown:
-            con.print(Text.assemble((f"{_pad(label, size, False)}  ", "dim"), value))
+            grid.add_row(label, Text(value))
+        con.print(grid)
         if extra:
             con.print()
             con.print(Text(extra))

@@ -50,17 +50,26 @@ CLIENT_COLUMNS = [
     Col("status", "Status"),
 ]
 
-CASE_COLUMNS = [
-    Col("id", "Case", right=True),
-    Col("client", "Client"),
-    Col("payer_type", "Payer"),
-    Col("payer_name", "Payer name"),
-    Col("dx", "Dx"),
-    Col("visits_used", "Used", right=True),
-    Col("visits_authorized", "Auth", right=True),
-    Col("rx_until", "Rx until"),
-    Col("status", "Status"),
-]
+
+def case_columns(today: str) -> list[Col]:
+    """Case list columns; an Rx past its valid-until date says so in words, not only colour."""
+
+    def rx(value: object) -> str:
+        return f"{value} (expired)" if value and str(value) < today else str(value or "")
+
+    return [
+        Col("id", "Case", right=True),
+        Col("client", "Client"),
+        Col("payer_type", "Payer"),
+        Col("payer_name", "Payer name"),
+        Col("dx", "Dx"),
+        Col("visits_used", "Used", right=True),
+        Col("visits_authorized", "Auth", right=True),
+        Col("rx_until", "Rx until", fmt=rx),
+        Col("status", "Status"),
+    ]
+
+
 CASE_KEYS = [
     "id",
     "client_id",

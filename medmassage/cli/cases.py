@@ -112,15 +112,16 @@ def list_(
     """List cases, open ones first."""
     from medmassage.cases import list_cases
     from medmassage.clients import find_client
+    from medmassage.dates import today
     from medmassage.render import print_rows, resolve_format
-    from medmassage.views import CASE_COLUMNS, CASE_KEYS
+    from medmassage.views import CASE_KEYS, case_columns
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
         client_id = find_client(conn, client)["id"] if client else None
         rows = list_cases(conn, client_id)
     print_rows(
-        CASE_COLUMNS,
+        case_columns(today().isoformat()),
         rows,
         chosen,
         output,
@@ -137,6 +138,7 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
     import json
 
     from medmassage.cases import diagnoses, find_case
+    from medmassage.dates import today
     from medmassage.intake import get_intake, goals
     from medmassage.render import print_record, resolve_format
     from medmassage.sessions import visits_used
@@ -155,6 +157,7 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
         data["intake"] = get_intake(conn, row["id"])
         data["goals"] = goals(conn, row["id"])
     intake = data["intake"] or {}
+    expired = " (expired)" if data["rx_until"] < today().isoformat() else ""
     pairs = [
         ("Case", f"{data['id']} ({data['status']})"),
         ("Client", f"{data['client_id']} {data['client']}"),
@@ -167,7 +170,7 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
             "Referrer",
             data["referrer"] + (f" (NPI {data['referrer_npi']})" if data["referrer_npi"] else ""),
         ),
-        ("Prescription", f"{data['rx_date']} to {data['rx_until']}"),
+        ("Prescription", f"{data['rx_date']} to {data['rx_until']}{expired}"),
         ("Diagnoses", "\n".join(f"{d['code']}  {d['description']}" for d in data["diagnoses"])),
         ("Visits", f"{data['visits_used']} of {data['visits_authorized']} authorized"),
         ("Frequency", data["frequency"]),

@@ -85,7 +85,7 @@ def show(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) ->
         ("Email", data["email"]),
         ("Tax ID", data["tax_id"]),
         ("Fees per unit", ", ".join(f"{k} ${v:.2f}" for k, v in data["fees"].items())),
-        ("Report rules", ", ".join(f"{k}: {v}" for k, v in data["report_rules"].items())),
+        ("Report rules", "\n".join(f"{k}: {v}" for k, v in data["report_rules"].items())),
     ]
     if not data["name"]:
         warn("no profile yet; set one with: medmassage profile set --name … --npi …")
