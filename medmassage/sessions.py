@@ -154,26 +154,37 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
             day, date.fromisoformat(case["rx_date"]), date.fromisoformat(case["rx_until"])
         )
         over = over_authorized(visits_used, case["visits_authorized"])
-        problems = []
+        # (refusal naming the field and value, warning in plain words) for each problem.
+        problems: list[tuple[str, str]] = []
         if flag == "expired":
             problems.append(
-                f"the prescription expired on {case['rx_until']} (session date {day.isoformat()})"
+                (
+                    f"date: {day.isoformat()} is after the prescription's valid-until date "
+                    f"{case['rx_until']}",
+                    f"the prescription expired on {case['rx_until']} "
+                    f"(session date {day.isoformat()})",
+                )
             )
         elif flag == "not-yet-valid":
             problems.append(
-                f"the prescription starts on {case['rx_date']} (session date {day.isoformat()})"
+                (
+                    f"date: {day.isoformat()} is before the prescription date {case['rx_date']}",
+                    f"the prescription starts on {case['rx_date']} "
+                    f"(session date {day.isoformat()})",
+                )
             )
         if over:
-            problems.append(
+            beyond = (
                 f"visit {visits_used} is beyond the {case['visits_authorized']} visits authorized"
             )
+            problems.append((f"visits: {beyond}", beyond))
         if problems and case["payer_type"] in STRICT_RX_PAYERS and override is None:
             raise RuleRefused(
-                f"{'; '.join(problems)}: workers' comp pays for no treatment outside the "
-                "prescription. Nothing was saved. Get a renewed prescription or authorization, "
-                "or record why with --allow-expired REASON"
+                f"{'; '.join(r for r, _ in problems)} — workers' comp pays for no treatment "
+                "outside the prescription, so nothing was saved; get a renewed prescription or "
+                "authorization, or record why with --allow-expired REASON"
             )
-        warnings.extend(f"{p} — flagged on this session" for p in problems)
+        warnings.extend(f"{w} — flagged on this session" for _, w in problems)
 
         session_id = db.insert(
             conn,

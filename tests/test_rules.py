@@ -289,16 +289,21 @@ def test_health_session_beyond_authorized_visits_is_recorded_and_flagged(cli, db
 
 
 @pytest.mark.parametrize(
-    ("day", "visits", "earlier", "problem"),
+    ("day", "visits", "earlier", "refusal", "warning"),
     [
-        pytest.param("2026-11-16", 10, (), "prescription expired on 2026-11-15", id="after-rx-end"),
-        pytest.param("2026-09-30", 10, (), "prescription starts on 2026-10-01", id="before-rx"),
-        pytest.param("2026-11-12", 2, ("2026-11-05", "2026-11-10"), "visit 3 is beyond the 2",
+        pytest.param("2026-11-16", 10, (),
+                     "date: 2026-11-16 is after the prescription's valid-until date 2026-11-15",
+                     "prescription expired on 2026-11-15", id="after-rx-end"),
+        pytest.param("2026-09-30", 10, (),
+                     "date: 2026-09-30 is before the prescription date 2026-10-01",
+                     "prescription starts on 2026-10-01", id="before-rx"),
+        pytest.param("2026-11-12", 2, ("2026-11-05", "2026-11-10"),
+                     "visits: visit 3 is beyond the 2", "visit 3 is beyond the 2",
                      id="over-authorized"),
     ],
 )  # fmt: skip
 def test_workers_comp_outside_rx_is_refused_then_allowed_with_reason(
-    cli, db_path, day, visits, earlier, problem
+    cli, db_path, day, visits, earlier, refusal, warning
 ) -> None:
     open_case(cli, "Walt Comp", payer="workers-comp", rx_until="2026-11-15", visits=visits)
     for d in earlier:
@@ -307,14 +312,14 @@ def test_workers_comp_outside_rx_is_refused_then_allowed_with_reason(
 
     refused = log(cli, "Walt", day, ok=False)
     assert refused.exit_code == 2
-    assert problem in refused.stderr
+    assert refusal in refused.stderr  # names the field and the value first
     assert "--allow-expired" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert count_rows(db_path) == before  # nothing written, not even an audit row
 
     reason = "adjuster approved renewal by phone 2026-11-14"
     allowed = log(cli, "Walt", day, extra=("--allow-expired", reason))
-    assert problem in allowed.stderr  # still warned
+    assert warning in allowed.stderr  # still warned
     last = session_rows(db_path)[-1]
     assert last["date"] == day
     assert last["override_reason"] == reason
