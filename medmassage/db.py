@@ -72,8 +72,9 @@ def _prepare_file(path: Path) -> list[str]:
     return notes
 
 
-def connect(path: Path) -> tuple[sqlite3.Connection, list[str]]:
+def connect(path: Path | str) -> tuple[sqlite3.Connection, list[str]]:
     """Open (creating if needed) and migrate the database. Returns the connection and warnings."""
+    path = Path(path)
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise RuntimeProblem(
             f"SQLite {sqlite3.sqlite_version} is too old; medmassage needs 3.37 or newer"
