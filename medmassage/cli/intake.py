@@ -21,6 +21,18 @@ from medmassage.cli.common import (
 
 measure_app = typer.Typer(no_args_is_help=True)
 
+# Outcome measures: taken at intake (baseline) and by `measure add` (re-assessments).
+NdiOpt = Annotated[
+    str | None, typer.Option(metavar="0-100", help="Neck Disability Index, 0–100 %.")
+]
+OdiOpt = Annotated[
+    str | None, typer.Option(metavar="0-100", help="Oswestry Disability Index, 0–100 %.")
+]
+PsfsOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="ACTIVITY=N", help='PSFS "ACTIVITY=0-10". Repeatable.'),
+]
+
 
 def _ask_missing(given) -> None:
     """Rich prompts for the required answers not given on the command line."""
@@ -98,16 +110,9 @@ def intake(
             help='Functional goal: "TEXT | TARGET | BY DATE". Repeatable.',
         ),
     ] = None,
-    ndi: Annotated[
-        str | None, typer.Option(metavar="0-100", help="Neck Disability Index, 0–100 %.")
-    ] = None,
-    odi: Annotated[
-        str | None, typer.Option(metavar="0-100", help="Oswestry Disability Index, 0–100 %.")
-    ] = None,
-    psfs: Annotated[
-        list[str] | None,
-        typer.Option(metavar="ACTIVITY=N", help='PSFS "ACTIVITY=0-10". Repeatable.'),
-    ] = None,
+    ndi: NdiOpt = None,
+    odi: OdiOpt = None,
+    psfs: PsfsOpt = None,
 ) -> None:
     from medmassage.cases import case_for_client
     from medmassage.clients import find_client
@@ -156,16 +161,9 @@ def measure_add(
         str | None, typer.Option(metavar="DATE", help="Date measured (default today).")
     ] = None,
     nprs: Annotated[str | None, typer.Option(metavar="0-10", help="Pain, 0–10.")] = None,
-    ndi: Annotated[
-        str | None, typer.Option(metavar="0-100", help="Neck Disability Index, 0–100 %.")
-    ] = None,
-    odi: Annotated[
-        str | None, typer.Option(metavar="0-100", help="Oswestry Disability Index, 0–100 %.")
-    ] = None,
-    psfs: Annotated[
-        list[str] | None,
-        typer.Option(metavar="ACTIVITY=N", help='PSFS "ACTIVITY=0-10". Repeatable.'),
-    ] = None,
+    ndi: NdiOpt = None,
+    odi: OdiOpt = None,
+    psfs: PsfsOpt = None,
 ) -> None:
     """Record outcome measures for a re-assessment."""
     from medmassage.cases import case_for_client
