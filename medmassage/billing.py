@@ -10,7 +10,7 @@ Untimed codes (97010) are 1 unit each and their minutes never count toward the t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from medmassage.catalog import CPT_CODES
 
@@ -18,8 +18,7 @@ UNIT_MINUTES = 15
 MIDPOINT = 8  # a unit is earned once more than half of 15 minutes is reached
 
 
-@dataclass(frozen=True)
-class CptLine:
+class CptLine(NamedTuple):
     code: str
     minutes: int
     units: int
@@ -33,8 +32,7 @@ class CptLine:
         return CPT_CODES[self.code].timed
 
 
-@dataclass(frozen=True)
-class Billing:
+class Billing(NamedTuple):
     rule: str
     lines: tuple[CptLine, ...]
     timed_minutes: int

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from medmassage import db
 from medmassage.catalog import DEFAULT_REPORT_RULES, ReportRule
@@ -25,8 +25,7 @@ from medmassage.validate import (
 )
 
 
-@dataclass
-class CaseInput:
+class CaseInput(NamedTuple):
     """What `case open` was given, as typed. Validated by open_case."""
 
     payer: str

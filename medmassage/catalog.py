@@ -6,13 +6,12 @@ CPT numbers carry short labels of our own: the full CPT descriptors are AMA text
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # --- CPT codes ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cpt:
+class Cpt(NamedTuple):
     code: str
     label: str
     timed: bool  # timed codes bill 15-minute units; untimed codes bill 1 unit per visit
@@ -71,8 +70,7 @@ SIDED_PARTS: tuple[str, ...] = tuple(_SIDED)
 # Codes checked against the April 2026 ICD-10-CM release (simple-icd-10-cm); tests re-check them.
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     key: str
     label: str
     codes: tuple[str, ...]
@@ -126,8 +124,7 @@ CONDITIONS: dict[str, Condition] = {
 # --- Outcome measures and their clinically important change (MCID) ---------------------------
 
 
-@dataclass(frozen=True)
-class Mcid:
+class Mcid(NamedTuple):
     measure: str
     label: str
     scale: str
@@ -184,8 +181,7 @@ MCID: dict[str, Mcid] = {
 PAYER_TYPES: tuple[str, ...] = ("health", "workers-comp", "auto-pip", "fsa-hsa", "self-pay")
 
 
-@dataclass(frozen=True)
-class ReportRule:
+class ReportRule(NamedTuple):
     visits: int | None  # a progress report is due after this many visits since the last one…
     days: int | None  # …or this many days, whichever comes first; None = never by this measure
 

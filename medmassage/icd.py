@@ -12,9 +12,9 @@ import os
 import re
 import sqlite3
 import sys
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 from medmassage.errors import InputError
 from medmassage.paths import cache_dir
@@ -25,8 +25,7 @@ MAX_SUGGESTIONS = 10
 _SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     code: str
     description: str
 

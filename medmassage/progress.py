@@ -6,16 +6,15 @@ boundaries (tests/test_rules.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from medmassage.catalog import MCID, ReportRule
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """Change of an outcome measure from baseline to current, signed so that + is better."""
 
     measure: str
@@ -79,8 +78,7 @@ def over_authorized(visits_used: int, visits_authorized: int) -> bool:
 # --- Progress report due ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReportDue:
+class ReportDue(NamedTuple):
     due: bool
     reasons: tuple[str, ...]
     visits_since: int

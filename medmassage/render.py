@@ -15,16 +15,15 @@ import os
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from medmassage.errors import InputError
 
 FORMATS_BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "md", ".txt": "table"}
 
 
-@dataclass(frozen=True)
-class Col:
+class Col(NamedTuple):
     key: str
     header: str
     right: bool = False

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from medmassage import db
 from medmassage.billing import Billing, bill
@@ -40,8 +40,7 @@ NOTE_HEADINGS = {
 }
 
 
-@dataclass
-class SessionInput:
+class SessionInput(NamedTuple):
     """What `session log` was given, as typed. Validated by log_session."""
 
     pre: str
@@ -51,13 +50,12 @@ class SessionInput:
     day: date
     start_time: str | None = None
     minutes: str | None = None
-    notes: dict[str, str | None] = field(default_factory=dict)
+    notes: dict[str, str | None] | None = None  # subjective, objective, … by NOTE_FIELDS key
     sign: bool = False
     allow_expired: str | None = None
 
 
-@dataclass
-class Logged:
+class Logged(NamedTuple):
     session_id: int
     case_id: int
     visit: int
@@ -130,7 +128,9 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
             )
     else:
         total = technique_minutes
-    notes = {key: clean_text(key, given.notes.get(key), max_len=20_000) for key in NOTE_FIELDS}
+    notes = {
+        key: clean_text(key, (given.notes or {}).get(key), max_len=20_000) for key in NOTE_FIELDS
+    }
     override = (
         required_text("allow-expired", given.allow_expired, max_len=1000)
         if given.allow_expired is not None

@@ -21,7 +21,6 @@ from medmassage.render import (
 )
 
 if TYPE_CHECKING:  # chart pulls in the case and intake modules: only progress needs them
-    from medmassage.billing import Billing
     from medmassage.chart import Progress, VisitRow
 
 # Short names for the progress table only (JSON and CSV carry full names).
@@ -348,19 +347,3 @@ def _rich_progress(
             style = "red"
         grid.add_row(label, Text(value, style=style))
     con.print(grid)
-
-
-def billing_lines(billing: Billing) -> list[str]:
-    lines = []
-    for line in billing.lines:
-        unit_word = "unit" if line.units == 1 else "units"
-        kind = "" if line.timed else " (untimed)"
-        lines.append(
-            f"  {line.code}  {line.label:<27} {line.minutes:>3} min  {line.units} {unit_word}{kind}"
-        )
-    rule = "CMS 8-minute rule" if billing.rule == "cms" else "AMA midpoint rule"
-    lines.append(
-        f"  timed minutes {billing.timed_minutes} → {billing.timed_units} timed units ({rule}); "
-        f"{billing.total_units} units in all"
-    )
-    return lines

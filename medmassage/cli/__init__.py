@@ -3,27 +3,31 @@
 Read this file as the table of contents of the product; each sub-app lives in its own module.
 """
 
-from __future__ import annotations
-
+import copy
+import importlib
 import sys
 from typing import Annotated
 
 import typer
 
 from medmassage import __version__
-from medmassage.cli import cases, catalog, clients, dbcmd, demo, intake, profile, sessions
 from medmassage.cli.common import State
 
-app = typer.Typer(
-    name="medmassage",
-    help="Clinical records, progress tables and insurer reports for medical massage. "
-    "All data stays in one local SQLite file you own.",
-    no_args_is_help=True,
-    # Locals in a traceback would print client data: never show them.
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=False,
-)
+# The commands, in the order `--help` lists them: name → (module, attribute, help).
+# An attribute named `app` is a group of subcommands; anything else is a single command whose
+# help is the function's docstring.
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "profile": ("profile", "app", "The therapist's profile, fees and report rules."),
+    "client": ("clients", "app", "Add, list, show, edit and discharge clients."),
+    "case": ("cases", "app", "Cases: payer, prescription, diagnoses, visits."),
+    "intake": ("intake", "intake", None),
+    "measure": ("intake", "measure_app", "Outcome measures: NPRS, NDI, ODI, PSFS."),
+    "session": ("sessions", "app", "Log, list, show, sign, amend and void sessions."),
+    "progress": ("sessions", "progress", None),
+    "catalog": ("catalog", "app", "Techniques (CPT), regions and conditions."),
+    "db": ("dbcmd", "app", "Where the database is."),
+    "demo": ("demo", "demo", None),
+}
 
 
 def _version(value: bool) -> None:
@@ -32,7 +36,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main_options(
     ctx: typer.Context,
     db: Annotated[
@@ -53,16 +56,67 @@ def main_options(
     ctx.obj = State(db_option=db)
 
 
-app.add_typer(profile.app, name="profile", help="The therapist's profile, fees and report rules.")
-app.add_typer(clients.app, name="client", help="Add, list, show, edit and discharge clients.")
-app.add_typer(cases.app, name="case", help="Cases: payer, prescription, diagnoses, visits.")
-app.command("intake", help=intake.__doc__)(intake.intake)
-app.add_typer(intake.measure_app, name="measure", help="Outcome measures: NPRS, NDI, ODI, PSFS.")
-app.add_typer(sessions.app, name="session", help="Log, list, show, sign, amend and void sessions.")
-app.command("progress", help=sessions.progress.__doc__)(sessions.progress)
-app.add_typer(catalog.app, name="catalog", help="Techniques (CPT), regions and conditions.")
-app.add_typer(dbcmd.app, name="db", help="Where the database is.")
-app.command("demo", help=demo.demo.__doc__)(demo.demo)
+def build_app(only: str | None = None, sub: str | None = None) -> typer.Typer:
+    """The Typer app with every command, or with just the command `only` (and, for a group,
+    just its subcommand `sub`).
+
+    Typer inspects the signature of every registered command on each run (~30 ms for the
+    whole tree, 3x bare Python start-up); a command that is about to run needs only its own.
+    """
+    app = typer.Typer(
+        name="medmassage",
+        help="Clinical records, progress tables and insurer reports for medical massage. "
+        "All data stays in one local SQLite file you own.",
+        no_args_is_help=True,
+        # Locals in a traceback would print client data: never show them.
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        add_completion=False,
+    )
+    app.callback()(main_options)
+    for name, (module, attribute, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"medmassage.cli.{module}"), attribute)
+        if not attribute.endswith("app"):
+            app.command(name, help=target.__doc__)(target)
+            continue
+        if sub is not None and any(c.name == sub for c in target.registered_commands):
+            target = copy.copy(target)  # the module's group keeps all its commands
+            target.registered_commands = [c for c in target.registered_commands if c.name == sub]
+        app.add_typer(target, name=name, help=help_text)
+    return app
+
+
+def _command_path(argv: list[str]) -> tuple[str | None, str | None]:
+    """The command and subcommand words in argv (after global options), if they are ours.
+
+    Anything unexpected gives (None, None): the whole tree, so Click's own messages
+    ("No such command", help listings) stay complete.
+    """
+    words: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--db":
+            next(args, None)
+        elif not arg.startswith("-"):
+            words.append(arg)
+            if len(words) == 2:
+                break
+        elif not words:
+            continue  # --version, --help, --db=PATH before the command
+        else:
+            break  # an option of the command: no subcommand word follows
+    if not words or words[0] not in COMMANDS:
+        return None, None
+    return words[0], words[1] if len(words) > 1 else None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from medmassage.cli import app` (tests, docs) gets the whole tree, built on demand.
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 def main() -> None:
@@ -70,7 +124,7 @@ def main() -> None:
     from medmassage.cli.common import fail
 
     try:
-        code = app(standalone_mode=False)
+        code = build_app(*_command_path(sys.argv[1:]))(standalone_mode=False)
     except typer.Abort:
         print("Aborted; nothing was saved.", file=sys.stderr)
         sys.exit(1)

@@ -1,7 +1,5 @@
 """`medmassage case …`: open, list, show, close."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

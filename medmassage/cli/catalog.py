@@ -1,7 +1,5 @@
 """`medmassage catalog …`: the names session log and intake accept."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`medmassage client …`: add, list, show, edit, discharge."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -4,15 +4,12 @@ Errors are turned into one line on stderr at this edge: bad input exits 2, runti
 exits 1, and no traceback (with its local variables: client data) ever reaches the user.
 """
 
-from __future__ import annotations
-
 import functools
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,9 +52,11 @@ ClientArg = Annotated[
 ]
 
 
-@dataclass
 class State:
-    db_option: str | None = None
+    """What the root callback parsed, kept on the Typer context for every command."""
+
+    def __init__(self, db_option: str | None = None) -> None:
+        self.db_option = db_option
 
 
 # --- messages on stderr -----------------------------------------------------------------------

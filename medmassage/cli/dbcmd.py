@@ -1,7 +1,5 @@
 """`medmassage db path`: where the data lives."""
 
-from __future__ import annotations
-
 import typer
 
 from medmassage.cli.common import guard, say

@@ -1,7 +1,5 @@
 """Fill a throwaway database with a small realistic practice and show a progress table."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,9 +1,4 @@
-"""Record an intake assessment for a client's case: complaint, pain, regions, history, goals.
-
-On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script they are an error.
-"""  # noqa: E501 (one paragraph: Typer's help keeps docstring line breaks)
-
-from __future__ import annotations
+"""`medmassage intake` and `medmassage measure add`: the assessment and outcome measures."""
 
 from typing import Annotated
 
@@ -114,6 +109,10 @@ def intake(
     odi: OdiOpt = None,
     psfs: PsfsOpt = None,
 ) -> None:
+    """Record the intake assessment of a client's case: complaint, pain, regions, history, goals.
+
+    On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script they are an error.
+    """  # noqa: E501 (one paragraph: Typer's help keeps docstring line breaks)
     from medmassage.cases import case_for_client
     from medmassage.clients import find_client
     from medmassage.dates import parse_date

@@ -1,7 +1,5 @@
 """`medmassage profile set/show`: the therapist printed on every insurer document."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`medmassage session …` and `medmassage progress`."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -204,8 +202,6 @@ def log(
             )
         )
     else:
-        from medmassage.views import billing_lines
-
         state = "signed" if logged.signed else "draft — sign with: medmassage session sign "
         state += "" if logged.signed else str(logged.session_id)
         print(
@@ -216,6 +212,23 @@ def log(
         print("\n".join(billing_lines(logged.billing)))
     for message in logged.warnings:
         warn(message)
+
+
+def billing_lines(billing) -> list[str]:
+    """The CPT lines of a logged visit, as `session log` prints them."""
+    lines = []
+    for line in billing.lines:
+        unit_word = "unit" if line.units == 1 else "units"
+        kind = "" if line.timed else " (untimed)"
+        lines.append(
+            f"  {line.code}  {line.label:<27} {line.minutes:>3} min  {line.units} {unit_word}{kind}"
+        )
+    rule = "CMS 8-minute rule" if billing.rule == "cms" else "AMA midpoint rule"
+    lines.append(
+        f"  timed minutes {billing.timed_minutes} → {billing.timed_units} timed units ({rule}); "
+        f"{billing.total_units} units in all"
+    )
+    return lines
 
 
 @app.command("list")
