@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from medmassage import db
-from medmassage.catalog import DEFAULT_REPORT_RULES, PAYER_TYPES
+from medmassage.catalog import DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
 from medmassage.dates import now_stamp
 from medmassage.errors import InputError
 from medmassage.progress import rule_text
@@ -97,11 +97,7 @@ def get_profile(conn: sqlite3.Connection) -> dict:
     }
     rules = {}
     for payer in PAYER_TYPES:
-        rule = DEFAULT_REPORT_RULES[payer]
-        if payer in overrides:
-            from medmassage.catalog import ReportRule
-
-            rule = ReportRule(*overrides[payer])
+        rule = ReportRule(*overrides[payer]) if payer in overrides else DEFAULT_REPORT_RULES[payer]
         rules[payer] = rule_text(rule)
     data["report_rules"] = rules
     return data

@@ -6,6 +6,7 @@ when drawing on a terminal.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -232,8 +233,6 @@ def progress_summary(p: Progress) -> list[tuple[str, str]]:
             + (" — OVER AUTHORIZED" if p.visits_used > p.case["visits_authorized"] else ""),
         )
     )
-    from datetime import date
-
     until = date.fromisoformat(p.case["rx_until"])
     days_left = (until - p.on).days
     if days_left < 0:
