@@ -134,3 +134,20 @@ def test_readme_examples_run_in_order_on_a_new_database(tmp_path, monkeypatch):
     assert counts["session"] == 2 and counts["addendum"] == 1
     assert (tmp_path / "carter-progress.json").exists()
     assert oct((tmp_path / "carter-progress.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_readme_day_walkthrough_runs(tmp_path, monkeypatch):
+    """The "A day with medmassage" block, continuation lines joined, comments dropped."""
+    import shlex
+
+    from tests.conftest import Cli
+
+    block = README.split("## A day with medmassage", 1)[1].split("```sh", 1)[1]
+    block = block.split("```", 1)[0].replace("\\\n", " ")
+    lines = [re.sub(r"\s+#.*$", "", ln) for ln in block.splitlines() if ln.startswith("medmassage")]
+    assert len(lines) >= 6
+    cli = Cli(tmp_path / "practice.db")
+    outputs = [cli(*shlex.split(line)[1:]) for line in lines]
+    assert outputs[1].stdout.strip() == "1"  # client add prints the new id
+    assert "visit 1 of 12" in outputs[-2].stdout
+    assert "MCID" in outputs[-1].stdout
