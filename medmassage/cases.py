@@ -14,12 +14,12 @@ from medmassage.errors import InputError
 from medmassage.validate import (
     NAME_MAX,
     clean_text,
-    is_row_id,
     parse_frequency,
     parse_int,
     parse_npi,
     parse_payer,
     parse_regions,
+    parse_row_id,
     parse_units_rule,
     required_text,
 )
@@ -128,10 +128,7 @@ def get_case(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
 
 
 def parse_case_id(value: str | int) -> int:
-    text = str(value).strip().lstrip("#")
-    if not is_row_id(text):
-        raise InputError("case", value, "a case id (a number; see: medmassage case list)")
-    return int(text)
+    return parse_row_id("case", value, "case list")
 
 
 def find_case(conn: sqlite3.Connection, ref: str | int) -> sqlite3.Row:

@@ -13,7 +13,7 @@ from datetime import date
 from medmassage.cases import diagnoses, last_report_date, report_rule
 from medmassage.catalog import MCID
 from medmassage.intake import get_intake, goals
-from medmassage.progress import Change, ReportDue, change, report_due, rule_text, sparkline
+from medmassage.progress import Change, ReportDue, change, relief, report_due, rule_text, sparkline
 
 
 @dataclass
@@ -201,7 +201,7 @@ def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow],
                 regions=json.loads(s["regions"]),
                 pre=s["pain_pre"],
                 post=s["pain_post"],
-                relief=s["pain_pre"] - s["pain_post"],
+                relief=relief(s["pain_pre"], s["pain_post"]),
                 cpt=lines,
                 units=sum(u for _, _, u in lines),
                 status=s["status"],
@@ -261,7 +261,7 @@ def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress
     pain_change = (
         change("nprs", baseline, current) if baseline is not None and current is not None else None
     )
-    relief = round(sum(v.relief for v in visits) / len(visits), 1) if visits else None
+    average_relief = round(sum(v.relief for v in visits) / len(visits), 1) if visits else None
     rule = report_rule(conn, case["payer_type"])
     due = report_due(
         rule,
@@ -279,7 +279,7 @@ def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress
         baseline_source=source,
         current=current,
         pain_change=pain_change,
-        average_relief=relief,
+        average_relief=average_relief,
         trend=sparkline([v.pre for v in visits]),
         measures=_measure_changes(conn, case_id),
         goals=goals(conn, case_id),

@@ -12,13 +12,11 @@ from medmassage.errors import InputError
 from medmassage.validate import (
     NAME_MAX,
     clean_text,
-    is_row_id,
     parse_email,
+    parse_row_id,
     parse_sex,
     required_text,
 )
-
-CLIENT_FIELDS = ("name", "dob", "sex", "phone", "email", "address")
 
 
 def clean_client_fields(raw: dict[str, str | None]) -> dict[str, object]:
@@ -70,10 +68,8 @@ def find_client(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
     text = (ref or "").strip()
     if not text:
         raise InputError("client", ref, "give a client id or part of the name")
-    if text.isdigit() or text.lstrip("#").isdigit():
-        if not is_row_id(text.lstrip("#")):
-            raise InputError("client", ref, "a client id is a number up to 18 digits")
-        row = get_client(conn, int(text.lstrip("#")))
+    if text.lstrip("#").isdigit():
+        row = get_client(conn, parse_row_id("client", text, "client list --all"))
         if row is None:
             raise InputError(
                 "client", ref, "no client has this id (see: medmassage client list --all)"

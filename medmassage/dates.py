@@ -122,13 +122,6 @@ def parse_date_time(
     return day, start
 
 
-def parse_time(field: str, text: str) -> str:
-    match = _TIME.match(text.strip())
-    if not match:
-        raise InputError(field, text, "expected a time of day like 09:30 or 14:00")
-    return f"{int(match.group(1)):02d}:{match.group(2)}"
-
-
 def parse_period(field: str, text: str, base: date | None = None) -> tuple[date, date]:
     """A span of days: a month (`2026-10`, `this month`, `last month`) or a single day."""
     base = base or today()

@@ -30,10 +30,6 @@ class Diagnosis(NamedTuple):
     description: str
 
 
-def code_set_label() -> str:
-    return f"ICD-10-CM via {PACKAGE} {_package_version()}"
-
-
 def _package_version() -> str:
     try:
         return metadata.version(PACKAGE)

@@ -239,13 +239,3 @@ def goals(conn: sqlite3.Connection, case_id: int) -> list[dict]:
             (case_id,),
         )
     ]
-
-
-def measures(conn: sqlite3.Connection, case_id: int) -> list[dict]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT date, kind, activity, score FROM measure WHERE case_id = ? ORDER BY date, id",
-            (case_id,),
-        )
-    ]

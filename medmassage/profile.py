@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from medmassage import db
-from medmassage.catalog import DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
+from medmassage.cases import report_rule
+from medmassage.catalog import PAYER_TYPES
 from medmassage.dates import now_stamp
 from medmassage.errors import InputError
 from medmassage.progress import rule_text
@@ -91,15 +92,7 @@ def get_profile(conn: sqlite3.Connection) -> dict:
     data["fees"] = {
         r[0]: r[1] / 100 for r in conn.execute("SELECT cpt, cents FROM fee ORDER BY cpt")
     }
-    overrides = {
-        r[0]: (r[1], r[2])
-        for r in conn.execute("SELECT payer_type, every_visits, every_days FROM report_rule")
-    }
-    rules = {}
-    for payer in PAYER_TYPES:
-        rule = ReportRule(*overrides[payer]) if payer in overrides else DEFAULT_REPORT_RULES[payer]
-        rules[payer] = rule_text(rule)
-    data["report_rules"] = rules
+    data["report_rules"] = {p: rule_text(report_rule(conn, p)) for p in PAYER_TYPES}
     return data
 
 

@@ -22,9 +22,10 @@ from medmassage.validate import (
     MAX_MINUTES,
     clean_text,
     frequency_per_week,
-    is_row_id,
+    parse_minutes,
     parse_pain,
     parse_regions,
+    parse_row_id,
     parse_technique,
     required_text,
 )
@@ -119,7 +120,7 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
             f"the techniques add up to more than a session's {MAX_MINUTES} minutes",
         )
     if given.minutes is not None:
-        total = _session_minutes(given.minutes)
+        total = parse_minutes("minutes", given.minutes)
         if total < technique_minutes:
             raise InputError(
                 "minutes",
@@ -149,7 +150,6 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
             )
         ]
         visits_used = len(visit_days) + 1
-        visit = sum(1 for d in visit_days if d <= day) + 1
         flag = rx_flag(
             day, date.fromisoformat(case["rx_date"]), date.fromisoformat(case["rx_until"])
         )
@@ -230,6 +230,7 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
                 },
             )
         db.audit(conn, "log", "session", session_id)
+        visit = visit_number(conn, get_session_row(conn, session_id))
         if given.sign:
             _sign(conn, session_id)
 
@@ -256,12 +257,6 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         signed=given.sign,
         warnings=warnings,
     )
-
-
-def _session_minutes(value: str) -> int:
-    from medmassage.validate import parse_minutes
-
-    return parse_minutes("minutes", value)
 
 
 def _billing_warnings(billing: Billing) -> list[str]:
@@ -322,10 +317,7 @@ def _sign(conn: sqlite3.Connection, session_id: int) -> None:
 
 
 def parse_session_id(value: str | int) -> int:
-    text = str(value).strip().lstrip("#")
-    if not is_row_id(text):
-        raise InputError("session", value, "a session id (a number; see: medmassage session list)")
-    return int(text)
+    return parse_row_id("session", value, "session list")
 
 
 def get_session_row(conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:

@@ -36,6 +36,14 @@ def is_row_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
+def parse_row_id(field: str, value: str | int, listing: str) -> int:
+    """A record id as typed (`12` or `#12`); `listing` is the command that shows the ids."""
+    text = str(value).strip().lstrip("#")
+    if not is_row_id(text):
+        raise InputError(field, value, f"a {field} id (a number; see: medmassage {listing})")
+    return int(text)
+
+
 def close_matches(word: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
     import difflib
 

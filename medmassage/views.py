@@ -149,15 +149,11 @@ PROGRESS_COLUMNS = [
 # Below this terminal width the table drops the relief column (pre→post shows it) and uses
 # short headers, so an 80-column window keeps every date and CPT code whole.
 WIDE_TERMINAL = 140
+_NARROW_HEADERS = {"techniques": "Tech", "pain": "Pain", "cpt": "CPT"}
 PROGRESS_COLUMNS_NARROW = [
-    Col("visit", "#", right=True),
-    Col("date", "Date"),
-    Col("minutes", "Min", right=True),
-    Col("techniques", "Tech"),
-    Col("regions", "Regions"),
-    Col("pain", "Pain"),
-    Col("cpt", "CPT"),
-    Col("flags", "Flags"),
+    c._replace(header=_NARROW_HEADERS.get(c.key, c.header))
+    for c in PROGRESS_COLUMNS
+    if c.key != "relief"
 ]
 
 PROGRESS_CSV_KEYS = [

@@ -503,3 +503,21 @@ def test_progress_json_measures_reach_mcid_at_exactly_the_threshold(practice) ->
     measures = {m["measure"]: m for m in progress(practice, "Jane")["measures"]}
     assert (measures["ndi"]["improvement"], measures["ndi"]["mcid_met"]) == (15.0, True)
     assert (measures["odi"]["improvement"], measures["odi"]["mcid_met"]) == (10.0, True)
+
+
+def test_session_log_visit_number_matches_the_progress_order(practice) -> None:
+    """The receipt's visit number is the visit's place in the progress table (date, start
+    time, then entry order), also when a session is logged out of order."""
+    base = ("--pre", "5", "--post", "3", "--technique", "swedish=30", "--region", "neck")
+    first = practice("session", "log", "Jane", *base, "--date", "2026-11-20 14:00")
+    earlier_same_day = practice("session", "log", "Jane", *base, "--date", "2026-11-20 09:00")
+    backdated = practice("session", "log", "Jane", *base, "--date", "2026-11-18")
+    assert "visit 1 of 12" in first.stdout
+    assert "visit 1 of 12" in earlier_same_day.stdout
+    assert "visit 1 of 12" in backdated.stdout
+    visits = json.loads(practice("progress", "Jane", "-f", "json").stdout)["visits"]
+    assert [(v["date"], v["session_id"]) for v in visits] == [
+        ("2026-11-18", 3),
+        ("2026-11-20", 2),
+        ("2026-11-20", 1),
+    ]
