@@ -165,6 +165,29 @@ def case_for_client(
     )
 
 
+def case_with_history(
+    conn: sqlite3.Connection, client: sqlite3.Row, case_ref: str | int | None
+) -> sqlite3.Row:
+    """--case, else the only open case, else the client's latest closed case (so a discharged
+    client's progress and summaries can still be read)."""
+    try:
+        return case_for_client(conn, client, case_ref)
+    except InputError:
+        if case_ref is not None:
+            raise
+        latest = conn.execute(
+            "SELECT * FROM care_case WHERE client_id = ? AND status = 'closed' ORDER BY id DESC",
+            (client["id"],),
+        ).fetchone()
+        has_open = conn.execute(
+            "SELECT count(*) FROM care_case WHERE client_id = ? AND status = 'open'",
+            (client["id"],),
+        ).fetchone()[0]
+        if latest is None or has_open:
+            raise
+        return latest
+
+
 def diagnoses(conn: sqlite3.Connection, case_id: int) -> list[dict]:
     return [
         dict(r)
@@ -226,7 +249,9 @@ def report_rule(conn: sqlite3.Connection, payer_type: str) -> ReportRule:
 
 
 def last_report_date(conn: sqlite3.Connection, case_id: int) -> date | None:
+    """The end of the period covered by the latest progress report: visits after it are the
+    ones not yet reported, and the report-due clock counts from it."""
     row = conn.execute(
-        "SELECT max(written) FROM progress_report WHERE case_id = ?", (case_id,)
+        "SELECT max(period_to) FROM progress_report WHERE case_id = ?", (case_id,)
     ).fetchone()
     return date.fromisoformat(row[0]) if row and row[0] else None

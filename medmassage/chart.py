@@ -213,11 +213,16 @@ def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow],
     return rows, voided
 
 
-def _measure_changes(conn: sqlite3.Connection, case_id: int) -> list[MeasureChange]:
+def measure_changes(
+    conn: sqlite3.Connection, case_id: int, until: date | None = None
+) -> list[MeasureChange]:
+    """Each outcome measure (PSFS: each activity) from its first score to its latest, up to
+    and including `until` when given."""
     series: dict[tuple[str, str | None], list[sqlite3.Row]] = {}
     for r in conn.execute(
-        "SELECT date, kind, activity, score FROM measure WHERE case_id = ? ORDER BY date, id",
-        (case_id,),
+        "SELECT date, kind, activity, score FROM measure WHERE case_id = ? AND date <= ? "
+        "ORDER BY date, id",
+        (case_id, (until or date.max).isoformat()),
     ):
         key = (r["kind"], r["activity"].lower() if r["activity"] else None)
         series.setdefault(key, []).append(r)
@@ -281,7 +286,7 @@ def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress
         pain_change=pain_change,
         average_relief=average_relief,
         trend=sparkline([v.pre for v in visits]),
-        measures=_measure_changes(conn, case_id),
+        measures=measure_changes(conn, case_id),
         goals=goals(conn, case_id),
         visits_used=len(visits),
         report=due,

@@ -8,7 +8,9 @@ that prints to a pipe. Plain text is what scripts and `-o file.txt` get, and it 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -18,9 +20,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from medmassage.errors import InputError
+from medmassage.errors import InputError, RuntimeProblem
 
-FORMATS_BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "md", ".txt": "table"}
+FORMATS_BY_SUFFIX = {
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "md",
+    ".txt": "table",
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 class Col(NamedTuple):
@@ -58,7 +68,9 @@ def is_terminal() -> bool:
         return False
 
 
-def resolve_format(fmt: str | None, output: Path | None, allowed: Sequence[str]) -> str:
+def resolve_format(
+    fmt: str | None, output: Path | None, allowed: Sequence[str], default: str = "table"
+) -> str:
     if fmt:
         name = fmt.strip().lower()
         if name not in allowed:
@@ -67,31 +79,72 @@ def resolve_format(fmt: str | None, output: Path | None, allowed: Sequence[str])
     if output is not None:
         name = FORMATS_BY_SUFFIX.get(output.suffix.lower())
         if name is None or name not in allowed:
+            suffixes = [s for s, f in FORMATS_BY_SUFFIX.items() if f in allowed]
             raise InputError(
                 "output",
                 str(output),
-                "name the file .json, .csv, .md or .txt, or give -f " + "|".join(allowed),
+                f"name the file {', '.join(suffixes)}, or give -f " + "|".join(allowed),
             )
         return name
-    return "table"
+    return default
+
+
+# A path the user can fix (exit 2) versus trouble with the disk itself (exit 1).
+_USER_PATH_ERRORS = {
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENAMETOOLONG,
+    errno.EEXIST,
+}
+
+
+def write_file(output: Path, data: bytes) -> None:
+    """Write `data` to `output` whole or not at all: a temp file created owner-only in the same
+    folder, fsync'd, then renamed over the target (a reader never sees half a file, and a
+    failure leaves the old file as it was). The folder is fsync'd so the rename survives a
+    power cut."""
+    temp = output.with_name(f".{output.name}.tmp{os.getpid()}")
+    with contextlib.suppress(OSError):
+        temp.unlink()  # left by a crashed run with the same pid; O_EXCL below refuses links
+    try:
+        fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, output)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        if e.errno in _USER_PATH_ERRORS:
+            raise InputError("output", str(output), f"cannot write there ({e.strerror})") from None
+        raise RuntimeProblem(f"output: could not write {output} ({e.strerror})") from None
+    try:
+        folder = os.open(output.parent if str(output.parent) else ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the file itself is synced
+    finally:
+        os.close(folder)
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Data to stdout, or to a file created owner-only (the process umask is 077)."""
+    """Data to stdout, or to a file created owner-only, atomically."""
+    text = text if text.endswith("\n") else text + "\n"
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(text)
         return
-    temp = output.with_name(f".{output.name}.tmp{os.getpid()}")
-    try:
-        fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, output)
-    except OSError as e:
-        temp.unlink(missing_ok=True)
-        raise InputError("output", str(output), f"cannot write there ({e.strerror})") from None
+    write_file(output, text.encode("utf-8"))
 
 
 # --- text widths --------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "measure": ("intake", "measure_app", "Outcome measures: NPRS, NDI, ODI, PSFS."),
     "session": ("sessions", "app", "Log, list, show, sign, amend and void sessions."),
     "progress": ("sessions", "progress", None),
+    "summary": ("documents", "summary", None),
+    "superbill": ("documents", "superbill", None),
     "catalog": ("catalog", "app", "Techniques (CPT), regions and conditions."),
     "db": ("dbcmd", "app", "Where the database is."),
     "demo": ("demo", "demo", None),

@@ -387,6 +387,7 @@ def progress(
     output: OutputOpt = None,
 ) -> None:
     """Progress table: visits, pain pre→post, units, flags; baseline, change, MCID, due dates."""
+    from medmassage.cases import case_with_history
     from medmassage.chart import build_progress
     from medmassage.clients import find_client
     from medmassage.dates import today
@@ -396,30 +397,6 @@ def progress(
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
         row = find_client(conn, client)
-        case_row = _progress_case(conn, row, case)
+        case_row = case_with_history(conn, row, case)
         report = build_progress(conn, case_row["id"], today())
     render_progress(report, chosen, output, last=None if all_ else 20)
-
-
-def _progress_case(conn, client_row, case):
-    """--case, else the only open case, else the client's latest case (so discharged clients
-    still show their history)."""
-    from medmassage.cases import case_for_client
-    from medmassage.errors import InputError
-
-    try:
-        return case_for_client(conn, client_row, case)
-    except InputError:
-        if case is not None:
-            raise
-        latest = conn.execute(
-            "SELECT * FROM care_case WHERE client_id = ? AND status = 'closed' ORDER BY id DESC",
-            (client_row["id"],),
-        ).fetchone()
-        has_open = conn.execute(
-            "SELECT count(*) FROM care_case WHERE client_id = ? AND status = 'open'",
-            (client_row["id"],),
-        ).fetchone()[0]
-        if latest is None or has_open:
-            raise
-        return latest

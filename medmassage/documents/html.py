@@ -1,0 +1,220 @@
+"""Draw a Document as one self-contained HTML page (inline CSS, the chart as inline SVG).
+
+Everything the user typed is escaped; the page loads nothing from the network and prints on
+Letter paper with the footer on every page.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from medmassage.documents.layout import (
+    Chart,
+    Document,
+    Fields,
+    Flags,
+    Signature,
+    Table,
+    Text,
+    Title,
+)
+
+CSS = """
+body { font-family: "DejaVu Sans Condensed", "Segoe UI", Helvetica, Arial, sans-serif;
+       color: #141414; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; font-size: 14px; }
+h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
+h2 { font-size: 1.05rem; border-bottom: 1px solid #aaa; margin: 1.4rem 0 .5rem;
+     padding-bottom: .15rem; }
+.subtitle, .note, .source { color: #5f5f5f; }
+.note, .source { font-size: .8rem; margin: .3rem 0; }
+.fields { display: grid; grid-template-columns: 1fr 1fr; gap: .6rem 2rem; margin-top: 1rem; }
+.fields h3 { font-size: .95rem; margin: 0 0 .2rem; }
+.fields dl { display: grid; grid-template-columns: 9rem 1fr; margin: 0; gap: .1rem .5rem; }
+.fields dt { color: #5f5f5f; font-size: .85rem; }
+.fields dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; font-size: .88rem; }
+th, td { border: 1px solid #bbb; padding: .2rem .4rem; vertical-align: top; text-align: left; }
+th { background: #e4e8ee; }
+td.num { text-align: right; }
+tfoot td { font-weight: bold; }
+tr { break-inside: avoid; }
+.flags { background: #fff1d6; border: 2px solid #c45a00; padding: .4rem .8rem; margin: 1rem 0; }
+.flags strong { display: block; }
+.signature { margin-top: 3rem; display: grid; grid-template-columns: 3fr 1fr; gap: 2rem; }
+.signature div { border-top: 1px solid #141414; font-size: .8rem; color: #5f5f5f;
+                 padding-top: .1rem; }
+.signer { margin-top: .5rem; }
+.signer p { margin: .1rem 0; }
+footer { color: #5f5f5f; font-size: .8rem; margin-top: 2rem; }
+svg text { font-size: 11px; fill: #5f5f5f; }
+@page { size: letter; margin: 14mm 16mm 18mm; }
+@media print { body { margin: 0; max-width: none; } footer { position: fixed; bottom: 0; } }
+"""
+
+
+def render_html(doc: Document) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(doc.title)}</title>",
+        f"<style>{CSS}</style></head><body>",
+    ]
+    for block in doc.blocks:
+        parts.append(_DRAW[type(block)](block))
+    parts.append(f"<footer>{escape(doc.footer)}</footer>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _title(block: Title) -> str:
+    return f'<h1>{escape(block.text)}</h1>\n<p class="subtitle">{escape(block.subtitle)}</p>'
+
+
+def _fields(block: Fields) -> str:
+    out = ['<section class="fields">']
+    for title, pairs in block.groups:
+        out.append(f"<div><h3>{escape(title)}</h3><dl>")
+        out.extend(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in pairs)
+        out.append("</dl></div>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _flags(block: Flags) -> str:
+    items = "".join(f"<li>{escape(item)}</li>" for item in block.items)
+    return (
+        f'<section class="flags" role="alert"><strong>Attention</strong><ul>{items}</ul></section>'
+    )
+
+
+def _cells(row: list[str], right: frozenset[int], tag: str = "td") -> str:
+    num = ' class="num"'
+    return "".join(
+        f"<{tag}{num if i in right else ''}>{escape(cell)}</{tag}>" for i, cell in enumerate(row)
+    )
+
+
+def _table(block: Table) -> str:
+    out = [f"<h2>{escape(block.title)}</h2>"]
+    if not block.rows:
+        out.append('<p class="note">None recorded.</p>')
+        return "\n".join(out)
+    out.append("<table><thead><tr>")
+    out.append("".join(f"<th>{escape(h)}</th>" for h in block.headers))
+    out.append("</tr></thead><tbody>")
+    out.extend(f"<tr>{_cells(row, block.right)}</tr>" for row in block.rows)
+    out.append("</tbody>")
+    if block.footer:
+        out.append(f"<tfoot><tr>{_cells(block.footer, block.right)}</tr></tfoot>")
+    out.append("</table>")
+    if block.note:
+        out.append(f'<p class="note">{escape(block.note)}</p>')
+    return "\n".join(out)
+
+
+def _chart(block: Chart) -> str:
+    """Pain before (solid, dots) and after (dashed, squares) each visit, as SVG."""
+    points = block.points
+    n = len(points)
+    w, h, left, right, top, bottom = 720, 260, 36, 710, 30, 215
+
+    def x_of(i: int) -> float:
+        return (left + right) / 2 if n == 1 else left + i * (right - left) / (n - 1)
+
+    def y_of(pain: float) -> float:
+        return bottom - pain * (bottom - top) / 10
+
+    svg = [
+        f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" '
+        f'aria-label="{escape(block.title)}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    inside = [i for i, p in enumerate(points) if p["in_period"]]
+    if inside:
+        step = (right - left) / (n - 1) if n > 1 else right - left
+        x1 = max(left, x_of(inside[0]) - step / 2)
+        x2 = min(right, x_of(inside[-1]) + step / 2)
+        svg.append(
+            f'<rect x="{x1:.1f}" y="{top}" width="{x2 - x1:.1f}" height="{bottom - top}" '
+            'fill="#ecf0f6"><title>Reporting period</title></rect>'
+        )
+    for pain in range(0, 11, 2):
+        y = y_of(pain)
+        svg.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
+            f'stroke="{"#787878" if pain == 0 else "#d2d2d2"}" stroke-width="1"/>'
+            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{pain}</text>'
+        )
+    every = max(1, -(-n // 20))
+    for i, p in enumerate(points):
+        if i % every == 0 or i == n - 1:
+            svg.append(
+                f'<text x="{x_of(i):.1f}" y="{bottom + 15}" text-anchor="middle">'
+                f"{p['visit']}</text>"
+            )
+    span = f" ({points[0]['date']} to {points[-1]['date']})" if points else ""
+    svg.append(
+        f'<text x="{(left + right) / 2}" y="{bottom + 32}" text-anchor="middle">'
+        f"Visit number{escape(span)}</text>"
+    )
+    for key, colour, dash, label in (
+        ("pain_pre", "#1f4e8c", "", "before the visit"),
+        ("pain_post", "#c45a00", ' stroke-dasharray="6 4"', "after the visit"),
+    ):
+        coords = " ".join(f"{x_of(i):.1f},{y_of(p[key]):.1f}" for i, p in enumerate(points))
+        if n > 1:
+            svg.append(
+                f'<polyline points="{coords}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dash}/>'
+            )
+        for i, p in enumerate(points):
+            tip = f"<title>Visit {p['visit']} {escape(p['date'])}: pain {label} {p[key]}</title>"
+            x, y = x_of(i), y_of(p[key])
+            if key == "pain_pre":
+                svg.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">{tip}</circle>'
+                )
+            else:
+                svg.append(
+                    f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="#fff" '
+                    f'stroke="{colour}" stroke-width="1.6">{tip}</rect>'
+                )
+    svg.append(
+        f'<circle cx="{left + 6}" cy="12" r="3.5" fill="#1f4e8c"/>'
+        f'<text x="{left + 14}" y="16">Before the visit (solid line, dots)</text>'
+        f'<rect x="{left + 236}" y="8.5" width="7" height="7" fill="#fff" stroke="#c45a00" '
+        'stroke-width="1.6"/>'
+        f'<text x="{left + 248}" y="16">After the visit (dashed line, squares)</text>'
+        f'<rect x="{left + 480}" y="7" width="14" height="9" fill="#ecf0f6"/>'
+        f'<text x="{left + 500}" y="16">Reporting period</text>'
+    )
+    svg.append("</svg>")
+    return f"<h2>{escape(block.title)}</h2>\n" + "\n".join(svg)
+
+
+def _text(block: Text) -> str:
+    body = "<br>".join(escape(line) for line in block.body.splitlines()) or "—"
+    out = f"<h2>{escape(block.title)}</h2>\n<p>{body}</p>"
+    if block.source:
+        out += f'\n<p class="source">{escape(block.source)}</p>'
+    return out
+
+
+def _signature(block: Signature) -> str:
+    lines = "".join(f"<p>{escape(line)}</p>" for line in block.lines)
+    return (
+        '<section class="signature"><div>Therapist signature</div>'
+        f"<div>{escape(block.date_label)}</div></section>"
+        f'<section class="signer">{lines}</section>'
+    )
+
+
+_DRAW = {
+    Title: _title,
+    Fields: _fields,
+    Flags: _flags,
+    Table: _table,
+    Chart: _chart,
+    Text: _text,
+    Signature: _signature,
+}
