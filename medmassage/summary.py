@@ -111,7 +111,7 @@ class Recommendation:
     def text(self) -> str:
         if self.action == "discharge":
             return "Discharge from care" + (f": {self.reason}." if self.reason else ".")
-        count = f" ({self.visits} visits)" if self.visits else ""
+        count = f" ({self.visits} visit{'s' if self.visits != 1 else ''})" if self.visits else ""
         weeks = f"{self.weeks} week" + ("s" if self.weeks != 1 else "")
         out = (
             f"Continue treatment {self.frequency} for {weeks}{count}, "

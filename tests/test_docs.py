@@ -35,7 +35,8 @@ def test_the_command_tree_is_what_the_readme_documents():
         "intake", "measure add",
         "session log", "session list", "session show", "session sign", "session amend",
         "session void",
-        "progress", "catalog techniques", "catalog regions", "catalog conditions",
+        "progress", "summary", "superbill", "goal add", "goal list", "goal set",
+        "catalog techniques", "catalog regions", "catalog conditions",
         "catalog add-technique", "db path", "demo",
     }  # fmt: skip
     assert names == expected
@@ -92,6 +93,31 @@ def test_readme_progress_json_example_has_the_real_keys(tmp_path):
     assert set(documented["goals"][0]) == set(real["goals"][0])
 
 
+def _readme_json_after(marker: str) -> dict:
+    block = README.split(marker, 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block)
+
+
+def test_readme_summary_and_superbill_json_examples_have_the_real_keys(tmp_path):
+    from tests.conftest import Cli
+
+    db = tmp_path / "demo.db"
+    cli = Cli(db)
+    cli("demo", "--db", str(db))
+    for command, marker in (
+        (("summary", "James", "-f", "json"), "`summary CLIENT -f json`"),
+        (("superbill", "Maria", "--from", "2026-10-01", "-f", "json"), "`superbill CLIENT -f json`"),
+    ):
+        real = json.loads(cli(*command).stdout)
+        documented = _readme_json_after(marker)
+        assert list(documented) == list(real), command[0]
+        for key, value in real.items():
+            if isinstance(value, dict):
+                assert set(_shape(documented[key])) == set(_shape(value)), (command[0], key)
+            elif isinstance(value, list) and value and isinstance(value[0], dict):
+                assert set(documented[key][0]) == set(value[0]), (command[0], key)
+
+
 def test_readme_progress_csv_columns_are_real(practice):
     practice(
         "session", "log", "Jane", "--pre", "6", "--post", "3",
@@ -133,6 +159,9 @@ def test_readme_examples_run_in_order_on_a_new_database(tmp_path, monkeypatch):
     counts = count_rows(tmp_path / "practice.db")
     assert counts["session"] == 2 and counts["addendum"] == 1
     assert (tmp_path / "carter-progress.json").exists()
+    assert (tmp_path / "carter-summary.pdf").read_bytes().startswith(b"%PDF")
+    assert "97140" in (tmp_path / "carter-superbill.md").read_text()
+    assert counts["progress_report"] == 1
     assert oct((tmp_path / "carter-progress.json").stat().st_mode & 0o777) == "0o600"
 
 
@@ -146,8 +175,11 @@ def test_readme_day_walkthrough_runs(tmp_path, monkeypatch):
     block = block.split("```", 1)[0].replace("\\\n", " ")
     lines = [re.sub(r"\s+#.*$", "", ln) for ln in block.splitlines() if ln.startswith("medmassage")]
     assert len(lines) >= 6
+    monkeypatch.chdir(tmp_path)
     cli = Cli(tmp_path / "practice.db")
-    outputs = [cli(*shlex.split(line)[1:]) for line in lines]
-    assert outputs[1].stdout.strip() == "1"  # client add prints the new id
-    assert "visit 1 of 12" in outputs[-2].stdout
-    assert "MCID" in outputs[-1].stdout
+    outputs = {line.split()[1]: cli(*shlex.split(line)[1:]) for line in lines}
+    assert outputs["client"].stdout.strip() == "1"  # client add prints the new id
+    assert "visit 1 of 12" in outputs["session"].stdout
+    assert "MCID" in outputs["progress"].stdout
+    assert (tmp_path / "maria-progress.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "maria-superbill.pdf").read_bytes().startswith(b"%PDF")

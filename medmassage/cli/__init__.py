@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "case": ("cases", "app", "Cases: payer, prescription, diagnoses, visits."),
     "intake": ("intake", "intake", None),
     "measure": ("intake", "measure_app", "Outcome measures: NPRS, NDI, ODI, PSFS."),
+    "goal": ("goals", "app", "Functional goals and their status."),
     "session": ("sessions", "app", "Log, list, show, sign, amend and void sessions."),
     "progress": ("sessions", "progress", None),
     "summary": ("documents", "summary", None),

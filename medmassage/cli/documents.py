@@ -34,13 +34,13 @@ def _period_bounds(from_, to):
     return first, last
 
 
-def _format(fmt, output, default="md"):
+def _format(fmt, output, default="md", to_folder=False):
     from medmassage.documents import DOCUMENT_FORMATS
     from medmassage.errors import InputError
     from medmassage.render import resolve_format
 
     chosen = resolve_format(fmt, output, DOCUMENT_FORMATS, default=default)
-    if chosen == "pdf" and output is None:
+    if chosen == "pdf" and output is None and not to_folder:
         raise InputError("output", None, "a PDF needs -o FILE (e.g. -o progress.pdf)")
     return chosen
 
@@ -117,7 +117,7 @@ def summary(
             raise InputError("--all-due", client or case, "takes no CLIENT or --case")
         if output is None:
             raise InputError("output", None, "--all-due needs -o DIR (a folder for the files)")
-        chosen = _format(fmt, None, default="pdf")
+        chosen = _format(fmt, None, default="pdf", to_folder=True)
         _all_due(ctx, output, chosen, on, first, last, preview, options)
         return
     if client is None:

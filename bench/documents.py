@@ -1,0 +1,115 @@
+"""Time the insurer documents (issue 3 budgets): one `summary` ≤ 1 s, `summary --all-due` for 50
+cases ≤ 20 s; `superbill` alongside.
+
+Builds, in a temp folder, a practice of 50 clients whose progress reports are all due (12 visits
+each, through the project's own domain functions, so the same validation runs) plus one client
+with 100 visits, then times the commands in fresh processes. Exit code 1 if a budget is missed.
+
+    python bench/documents.py            # 5 runs of each single-document command
+    python bench/documents.py --runs 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET_ONE = 1.0
+BUDGET_ALL_DUE_50 = 20.0
+
+PRACTICE = """
+from datetime import date, timedelta
+import sys
+from medmassage.cases import CaseInput, find_case, open_case
+from medmassage.clients import add_client, find_client
+from medmassage.db import connect
+from medmassage.intake import IntakeInput, record_intake
+from medmassage.profile import set_profile
+from medmassage.sessions import SessionInput, log_session
+
+conn, _ = connect(sys.argv[1])
+today = date.today()
+set_profile(conn, {"name": "Dana Whitfield", "credentials": "LMT", "license_number": "MA60512345",
+                   "npi": "1234567893", "address": "412 Cedar St, Bellingham, WA"},
+            ["97140=45", "97124=38"], [])
+
+def patient(name, visits, start):
+    client = find_client(conn, str(add_client(conn, {"name": name, "dob": "1980-01-01"})))
+    case_id = open_case(conn, client, CaseInput(
+        payer="health", payer_name="Regence", dx=["M54.50", "M62.830"], referrer="Dr B",
+        rx_date=start.isoformat(), rx_until=(today + timedelta(days=30)).isoformat(),
+        visits=str(visits + 2), frequency="2x/week"))
+    case = find_case(conn, case_id)
+    record_intake(conn, case, IntakeInput(complaint="Low back pain", pain="7",
+        regions=["lower-back"], day=start, goals=["Sit 60 min | 60 min"]))
+    for i in range(visits):
+        log_session(conn, case, SessionInput(
+            pre=str(7 - i % 5), post=str(3 - i % 3), regions=["lower-back"],
+            techniques=["myofascial-release=25", "swedish=20"],
+            day=start + timedelta(days=3 * i), sign=True,
+            notes={"assessment": "Less guarding; sitting tolerance up.",
+                   "plan": "Continue 2x/week."}))
+
+for n in range(50):
+    patient(f"Client {n:02d} Example", 12, today - timedelta(days=40))
+patient("Hundred Visits", 100, today - timedelta(days=300))
+"""
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+    )
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="medmassage-bench-docs-") as folder:
+        work = Path(folder)
+        db = work / "practice.db"
+        env = {**os.environ, "MEDMASSAGE_DB": str(db), "MEDMASSAGE_CACHE_DIR": str(work / "cache")}
+        env.pop("MEDMASSAGE_TODAY", None)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", PRACTICE, str(db)], env=env, check=True)
+        print(f"practice built in {time.perf_counter() - started:.1f} s (51 clients, 700 visits)")
+        cli = [sys.executable, "-m", "medmassage"]
+        rows = []
+        since = ["--from", "2000-01-01"]
+        every = [*since, "--preview"]
+        cases = [
+            ("summary (12 visits) -o PDF", ["summary", "Client 00", "-o", "one.pdf", "--preview"]),
+            ("summary (100 visits) -o PDF", ["summary", "Hundred", *every, "-o", "h.pdf"]),
+            ("summary (100 visits) -f json", ["summary", "Hundred", *every, "-f", "json"]),
+            ("summary (100 visits) -o HTML", ["summary", "Hundred", *every, "-o", "h.html"]),
+            ("superbill (100 visits) -o PDF", ["superbill", "Hundred", *since, "-o", "b.pdf"]),
+        ]  # fmt: skip
+        for label, argv in cases:
+            times = [run(cli + argv, env, work) for _ in range(args.runs)]
+            rows.append((label, statistics.median(times), max(times), BUDGET_ONE))
+        all_due = run([*cli, "summary", "--all-due", "-o", "due"], env, work)
+        files = len(list((work / "due").glob("*.pdf")))
+        rows.append((f"summary --all-due ({files} PDFs)", all_due, all_due, BUDGET_ALL_DUE_50))
+    print(f"{'command':44} {'median s':>9} {'max s':>7} {'budget s':>9}")
+    missed = False
+    for label, median, worst, budget in rows:
+        flag = "" if worst <= budget else "  OVER"
+        missed |= bool(flag)
+        print(f"{label:44} {median:9.2f} {worst:7.2f} {budget:9.1f}{flag}")
+    if files != 51:
+        print(f"expected 51 due summaries, wrote {files}")
+        return 1
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
