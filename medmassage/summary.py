@@ -444,9 +444,15 @@ def build_summary(
         flags.append(
             f"Authorization exceeded: {used} visits used of {case['visits_authorized']} authorized."
         )
-    overrides = [v for v in in_period if v.override_reason]
-    for v in overrides:
-        flags.append(f"Visit {v.visit} ({v.day}) logged past the guard: {v.override_reason}")
+    overridden: dict[str, list[VisitRow]] = {}
+    for v in in_period:
+        if v.override_reason:
+            overridden.setdefault(v.override_reason, []).append(v)
+    for reason, group in overridden.items():
+        which = ", ".join(f"{v.visit} ({v.day})" for v in group)
+        flags.append(
+            f"Visit{'s' if len(group) > 1 else ''} {which} logged past the guard: {reason}"
+        )
 
     summary = Summary(
         written=written,

@@ -192,7 +192,7 @@ def summary_document(d: dict) -> Document:
                 ]
                 for v in d["visits"]
             ],
-            [0.6, 1.2, 0.8, 3.0, 0.6, 0.8, 0.8, 1.8],
+            [0.6, 1.2, 0.8, 2.8, 0.6, 0.9, 0.9, 1.9],
             right=frozenset({0, 2, 4, 5, 6}),
             footer=[
                 "Total",
@@ -202,7 +202,7 @@ def summary_document(d: dict) -> Document:
                 str(t["units"]),
                 _num(t["average_pain_pre"]),
                 _num(t["average_pain_post"]),
-                "averages of pain",
+                "pain: averages",
             ],
         )
     )

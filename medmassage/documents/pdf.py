@@ -59,9 +59,13 @@ def render_pdf(doc: Document, author: str) -> bytes:
     pdf.set_author(author)
     pdf.set_creator("medmassage")
     pdf.add_page()
-    for block in doc.blocks:
-        draw = _DRAW[type(block)]
-        draw(pdf, block)
+    for block, following in zip(doc.blocks, [*doc.blocks[1:], None], strict=True):
+        if isinstance(block, Text) and isinstance(following, Signature):
+            # The last words stay on the page with the signature, never a signature alone.
+            needed = _text_height(pdf, block) + _signature_height(following)
+            if pdf.will_page_break(needed):
+                pdf.add_page()
+        _DRAW[type(block)](pdf, block)
     with warnings.catch_warnings():
         # A glyph missing from the font would be reported with the text it belongs to.
         warnings.simplefilter("ignore")
@@ -141,6 +145,7 @@ def _flags(pdf: FPDF, block: Flags) -> None:
     pdf.set_draw_color(*POST_COLOUR)
     pdf.set_line_width(0.5)
     pdf.rect(pdf.l_margin, top, pdf.epw, height, style="DF")
+    pdf.set_fill_color(255, 255, 255)  # fpdf2 tables fill cells with the current colour
     pdf.set_xy(pdf.l_margin + 3, top + 2)
     pdf.set_font(FAMILY, "B", 9.5)
     pdf.set_text_color(*INK)
@@ -188,7 +193,7 @@ def _table(pdf: FPDF, block: Table) -> None:
 
 
 def _chart(pdf: FPDF, block: Chart) -> None:
-    height = 62
+    height = 56
     _heading(pdf, block.title, keep_with=height + 12)
     points = block.points
     left = pdf.l_margin + 9
@@ -277,6 +282,16 @@ def _marker(pdf: FPDF, series: str, x: float, y: float) -> None:
         pdf.rect(x - 0.95, y - 0.95, 1.9, 1.9, style="DF")
 
 
+def _text_height(pdf: FPDF, block: Text) -> float:
+    pdf.set_font(FAMILY, size=9.2)
+    body = pdf.multi_cell(0, 4.7, block.body, align="L", dry_run=True, output="HEIGHT")
+    return 12 + body + (4 if block.source else 0)
+
+
+def _signature_height(block: Signature) -> float:
+    return 16 + 4.5 * len(block.lines)
+
+
 def _text(pdf: FPDF, block: Text) -> None:
     _heading(pdf, block.title, keep_with=10)
     pdf.set_font(FAMILY, size=9.2)
@@ -289,8 +304,7 @@ def _text(pdf: FPDF, block: Text) -> None:
 
 
 def _signature(pdf: FPDF, block: Signature) -> None:
-    needed = 16 + 4.5 * len(block.lines)
-    if pdf.will_page_break(needed):
+    if pdf.will_page_break(_signature_height(block)):
         pdf.add_page()
     pdf.ln(11)
     y = pdf.get_y()
