@@ -132,7 +132,7 @@ def list_(
 @app.command("show")
 @guard
 def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: OutputOpt = None):
-    """Show a case: payer, prescription, diagnoses, authorization, intake and goals."""
+    """Show a case: payer, prescription, diagnoses, authorization, intake, goals, reports sent."""
     import json
 
     from medmassage.cases import diagnoses, find_case
@@ -140,6 +140,7 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
     from medmassage.intake import get_intake, goals
     from medmassage.render import print_record, resolve_format
     from medmassage.sessions import visits_used
+    from medmassage.summary import reports
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -154,6 +155,7 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
         data["visits_used"] = visits_used(conn, row["id"])
         data["intake"] = get_intake(conn, row["id"])
         data["goals"] = goals(conn, row["id"])
+        data["progress_reports"] = reports(conn, row["id"])
     intake = data["intake"] or {}
     expired = " (expired)" if data["rx_until"] < today().isoformat() else ""
     pairs = [
@@ -181,7 +183,15 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
             if intake
             else "none yet",
         ),
-        ("Goals", "\n".join(f"{g['text']} ({g['status']})" for g in data["goals"])),
+        ("Goals", "\n".join(f"{g['id']}  {g['text']} ({g['status']})" for g in data["goals"])),
+        (
+            "Reports sent",
+            "\n".join(
+                f"{r['written']} (period {r['period_from']} to {r['period_to']})"
+                for r in data["progress_reports"]
+            )
+            or "none yet",
+        ),
     ]
     print_record(pairs, data, chosen, output)
 
