@@ -47,10 +47,13 @@ def demo(
     say("")
     say(f"Demo practice written to {path}")
     say("Explore it:")
+    first = report.client["name"].split()[0]
     for example in (
         "client list",
-        f"progress {report.client['name'].split()[0]}",
+        f"progress {first}",
         "case list",
         "session list --from last month",
+        f"summary {first} -o {first.lower()}-progress.pdf",
+        f"superbill {first} --from 'last month' -o {first.lower()}-superbill.pdf",
     ):
         say(f"  medmassage --db {path} {example}")
