@@ -11,6 +11,7 @@ from medmassage import db
 from medmassage.catalog import DEFAULT_REPORT_RULES, ReportRule
 from medmassage.dates import now_stamp, parse_date, today
 from medmassage.errors import InputError
+from medmassage.progress import ReportDue, report_due
 from medmassage.validate import (
     NAME_MAX,
     clean_text,
@@ -248,10 +249,49 @@ def report_rule(conn: sqlite3.Connection, payer_type: str) -> ReportRule:
     return ReportRule(row[0], row[1])
 
 
-def last_report_date(conn: sqlite3.Connection, case_id: int) -> date | None:
-    """The end of the period covered by the latest progress report: visits after it are the
-    ones not yet reported, and the report-due clock counts from it."""
+class LastReport(NamedTuple):
+    period_to: date  # the report-due clock counts from the end of the period it covered
+    late: list[date]  # visits dated within that period but logged after the report was written
+
+
+def last_report(
+    conn: sqlite3.Connection, case_id: int, written_before: date | None = None
+) -> LastReport | None:
+    """The latest progress report of a case (optionally only those written before a day).
+
+    A visit logged after the report was written cannot be in it, even when its date falls in
+    the report's period (a session later the same day, a late entry): those are `late`, still
+    to be reported.
+    """
     row = conn.execute(
-        "SELECT max(period_to) FROM progress_report WHERE case_id = ?", (case_id,)
+        "SELECT period_to, last_session_id FROM progress_report WHERE case_id = ? AND written < ? "
+        "ORDER BY period_to DESC, id DESC LIMIT 1",
+        (case_id, (written_before or date.max).isoformat()),
     ).fetchone()
-    return date.fromisoformat(row[0]) if row and row[0] else None
+    if row is None:
+        return None
+    late = [
+        date.fromisoformat(r[0])
+        for r in conn.execute(
+            "SELECT date FROM session WHERE case_id = ? AND status != 'void' AND date <= ? "
+            "AND id > ?",
+            (case_id, row["period_to"], row["last_session_id"] or 0),
+        )
+    ]
+    return LastReport(date.fromisoformat(row["period_to"]), late)
+
+
+def report_status(
+    conn: sqlite3.Connection, case: sqlite3.Row | dict, visit_dates: list[date], on: date
+) -> tuple[ReportDue, ReportRule]:
+    """Is the case's progress report due on `on` (SPEC §5), and under which rule."""
+    rule = report_rule(conn, case["payer_type"])
+    last = last_report(conn, case["id"])
+    due = report_due(
+        rule,
+        visit_dates,
+        last.period_to if last else None,
+        on,
+        late=len(last.late) if last else 0,
+    )
+    return due, rule

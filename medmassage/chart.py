@@ -10,10 +10,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
-from medmassage.cases import diagnoses, last_report_date, report_rule
+from medmassage.cases import diagnoses, report_status
 from medmassage.catalog import MCID
 from medmassage.intake import get_intake, goals
-from medmassage.progress import Change, ReportDue, change, relief, report_due, rule_text, sparkline
+from medmassage.progress import Change, ReportDue, change, relief, rule_text, sparkline
 
 
 @dataclass
@@ -267,13 +267,7 @@ def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress
         change("nprs", baseline, current) if baseline is not None and current is not None else None
     )
     average_relief = round(sum(v.relief for v in visits) / len(visits), 1) if visits else None
-    rule = report_rule(conn, case["payer_type"])
-    due = report_due(
-        rule,
-        [date.fromisoformat(v.day) for v in visits],
-        last_report_date(conn, case_id),
-        on,
-    )
+    due, rule = report_status(conn, case, [date.fromisoformat(v.day) for v in visits], on)
     return Progress(
         client=client,
         case=case,

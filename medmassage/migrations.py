@@ -323,10 +323,26 @@ WHEN EXISTS (SELECT 1 FROM addendum WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'addenda are append-only'); END;
 """
 
+# Progress reports sent are facts of the record: append-only. `last_session_id` is the newest
+# session when the report was written (ids only grow; sessions are never deleted), so a visit
+# logged afterwards — later the same day, or a late entry dated inside the period — is known to
+# be missing from that report.
+M003_REPORTS = """
+ALTER TABLE progress_report ADD COLUMN last_session_id INTEGER;
+CREATE TRIGGER progress_report_no_update BEFORE UPDATE ON progress_report
+BEGIN SELECT RAISE(ABORT, 'progress reports sent are append-only'); END;
+CREATE TRIGGER progress_report_no_delete BEFORE DELETE ON progress_report
+BEGIN SELECT RAISE(ABORT, 'progress reports sent are append-only'); END;
+CREATE TRIGGER progress_report_no_replace BEFORE INSERT ON progress_report
+WHEN EXISTS (SELECT 1 FROM progress_report WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'progress reports sent are append-only'); END;
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
     (2, "m002_no_replace", M002_NO_REPLACE),
+    (3, "m003_reports", M003_REPORTS),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -349,6 +365,9 @@ PROTECTIVE_TRIGGERS: dict[str, int] = {
     "session_locked_replace": 2,
     "audit_no_replace": 2,
     "addendum_no_replace": 2,
+    "progress_report_no_update": 3,
+    "progress_report_no_delete": 3,
+    "progress_report_no_replace": 3,
 }
 
 # Stored in the file header so other tools can tell a medmassage database ("MMSG").

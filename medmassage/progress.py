@@ -105,17 +105,20 @@ def report_due(
     visit_dates: list[date],
     last_report: date | None,
     on: date,
+    late: int = 0,
 ) -> ReportDue:
     """Is a progress report due on `on`?
 
-    `visit_dates` are the dates of the case's (non-void) visits. Counting starts at the last
-    report, or at the first visit (start of care) when none was written. Due when at least
-    `rule.visits` visits happened since, or `rule.days` days have passed since.
+    `visit_dates` are the dates of the case's (non-void) visits. Counting starts at the end of
+    the period the last report covered, or at the first visit (start of care) when none was
+    written. `late` visits are dated within that period but were logged after the report, so
+    they were not in it and count as since. Due when at least `rule.visits` visits happened
+    since, or `rule.days` days have passed since.
     """
     visits = sorted(visit_dates)
     if last_report is not None:
         anchor, kind = last_report, "last report"
-        before = sum(1 for d in visits if d <= last_report)
+        before = sum(1 for d in visits if d <= last_report) - late
     elif visits:
         anchor, kind = visits[0], "start of care"
         before = 0

@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 from medmassage import db
 from medmassage.billing import Billing, bill
-from medmassage.cases import last_report_date, report_rule
+from medmassage.cases import report_status
 from medmassage.catalog import STRICT_RX_PAYERS
 from medmassage.dates import monday_of, now_stamp
 from medmassage.errors import InputError, RuleRefused
-from medmassage.progress import over_authorized, report_due, rule_text, rx_flag
+from medmassage.progress import over_authorized, rule_text, rx_flag
 from medmassage.validate import (
     MAX_MINUTES,
     clean_text,
@@ -238,8 +238,7 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         warnings.extend(_visit_warnings(conn, case, session_id, day, regions, visit_days))
         if post > pre:
             warnings.append(f"pain was higher after the session ({pre} → {post})")
-        rule = report_rule(conn, case["payer_type"])
-        due = report_due(rule, [*visit_days, day], last_report_date(conn, case["id"]), day)
+        due, rule = report_status(conn, case, [*visit_days, day], day)
         if due.due:
             warnings.append(
                 f"progress report due: {'; '.join(due.reasons)} "

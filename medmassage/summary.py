@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from medmassage import db
-from medmassage.cases import diagnoses
+from medmassage.cases import diagnoses, last_report
 from medmassage.catalog import CPT_CODES, MCID
 from medmassage.chart import VisitRow, load_visits, measure_changes
 from medmassage.dates import now_stamp
@@ -72,12 +72,10 @@ def default_period(conn: sqlite3.Connection, case_id: int, on: date) -> Period:
     Reports recorded on `on` itself are passed over, so writing today's summary again (after
     fixing a note, say) covers the same period instead of an empty one.
     """
-    row = conn.execute(
-        "SELECT max(period_to) FROM progress_report WHERE case_id = ? AND written < ?",
-        (case_id, on.isoformat()),
-    ).fetchone()
-    if row and row[0]:
-        first = date.fromisoformat(row[0]) + timedelta(days=1)
+    last = last_report(conn, case_id, written_before=on)
+    if last is not None:
+        # Visits logged after that report, though dated within its period, were not in it.
+        first = min([last.period_to + timedelta(days=1), *last.late])
     else:
         first = start_of_care(conn, case_id) or on
     return Period(min(first, on), on)
@@ -506,6 +504,7 @@ def record_report(conn: sqlite3.Connection, case_id: int, written: date, period:
             "written": written.isoformat(),
             "period_from": period.first.isoformat(),
             "period_to": period.last.isoformat(),
+            "last_session_id": conn.execute("SELECT max(id) FROM session").fetchone()[0],
             "created": now_stamp(),
         },
     )
@@ -526,8 +525,7 @@ def reports(conn: sqlite3.Connection, case_id: int) -> list[dict]:
 
 def due_cases(conn: sqlite3.Connection, on: date) -> list[dict]:
     """Open cases whose progress report is due on `on` (SPEC §5), oldest client name first."""
-    from medmassage.cases import last_report_date, report_rule
-    from medmassage.progress import report_due
+    from medmassage.cases import report_status
 
     visits: dict[int, list[date]] = {}
     for case_id, day in conn.execute(
@@ -541,11 +539,8 @@ def due_cases(conn: sqlite3.Connection, on: date) -> list[dict]:
         "JOIN client c ON c.id = k.client_id WHERE k.status = 'open' "
         "ORDER BY c.name COLLATE NOCASE, k.id"
     ):
-        due = report_due(
-            report_rule(conn, row["payer_type"]),
-            visits.get(row["id"], []),
-            last_report_date(conn, row["id"]),
-            on,
+        due, _ = report_status(
+            conn, {"id": row["id"], "payer_type": row["payer_type"]}, visits.get(row["id"], []), on
         )
         if due.due:
             out.append(

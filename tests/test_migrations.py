@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -33,7 +34,41 @@ def _database_at(path: Path, version: int) -> None:
     path.chmod(0o600)
 
 
-def _dump(path: Path) -> dict[str, list[tuple]]:
+# Rows as an older medmassage wrote them, in SQL every schema version accepts (a fixture that does
+# not depend on today's code, which may need columns the old schema lacks).
+V1_ROWS = """
+INSERT INTO profile (id, name, credentials, license_number, npi, updated)
+    VALUES (1, 'Dana Whitfield', 'LMT', 'MA60512345', '1234567893', '2026-11-01T09:00:00+00:00');
+INSERT INTO fee (cpt, cents) VALUES ('97124', 3800);
+INSERT INTO client (id, name, dob, created)
+    VALUES (1, 'Jane Doe', '1980-04-02', '2026-11-01T09:00:00+00:00');
+INSERT INTO care_case
+    (id, client_id, payer_type, referrer, rx_date, rx_until, visits_authorized, opened)
+    VALUES (1, 1, 'health', 'Dr A', '2026-11-01', '2026-12-31', 12, '2026-11-01T09:00:00+00:00');
+INSERT INTO diagnosis (case_id, position, code, description) VALUES (1, 1, 'M54.2', 'Cervicalgia');
+INSERT INTO intake (id, case_id, date, complaint, regions, pain, created)
+    VALUES (1, 1, '2026-11-02', 'Neck pain', '["neck"]', 7, '2026-11-02T09:00:00+00:00');
+INSERT INTO goal (id, case_id, text, created)
+    VALUES (1, 1, 'Turn head', '2026-11-02T09:00:00+00:00');
+INSERT INTO measure (id, case_id, date, kind, score, created)
+    VALUES (1, 1, '2026-11-02', 'nprs', 7, '2026-11-02T09:00:00+00:00');
+INSERT INTO session (id, case_id, date, minutes, pain_pre, pain_post, regions, units_rule, created)
+    VALUES (1, 1, '2026-11-20', 30, 6, 3, '["neck"]', 'cms', '2026-11-20T10:00:00+00:00');
+INSERT INTO session_technique (session_id, position, technique, cpt, minutes)
+    VALUES (1, 1, 'swedish', '97124', 30);
+INSERT INTO session_cpt (session_id, position, cpt, minutes, units) VALUES (1, 1, '97124', 30, 2);
+UPDATE session SET status = 'signed', signed_at = '2026-11-20T11:00:00+00:00' WHERE id = 1;
+INSERT INTO addendum (id, session_id, text, author, created)
+    VALUES (1, 1, 'late entry', 'dana', '2026-11-21T09:00:00+00:00');
+INSERT INTO progress_report (id, case_id, written, period_from, period_to, created)
+    VALUES (1, 1, '2026-11-20', '2026-11-02', '2026-11-20', '2026-11-20T12:00:00+00:00');
+INSERT INTO audit (id, at, actor, action, entity, entity_id)
+    VALUES (1, '2026-11-20T10:00:00+00:00', 'dana', 'log', 'session', 1);
+"""
+
+
+def _dump(path: Path, columns: dict[str, list[str]] | None = None):
+    """Every row of every table; with `columns`, only those columns (an upgrade may add some)."""
     conn = sqlite3.connect(path)
     try:
         tables = [
@@ -42,32 +77,27 @@ def _dump(path: Path) -> dict[str, list[tuple]]:
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
         ]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+        names = columns or {
+            t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables
+        }
+        rows = {
+            t: conn.execute(f"SELECT {', '.join(names[t])} FROM {t} ORDER BY rowid").fetchall()
+            for t in names
+        }
+        return rows, names
     finally:
         conn.close()
 
 
 @pytest.mark.parametrize("version", EARLIER, ids=lambda v: f"from-v{v}")
-def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version, monkeypatch):
+def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
     path = tmp_path / "old.db"
     _database_at(path, version)
-    # Fill the old database through the CLI of that era: pin the migrations to `version`.
-    older = [m for m in migrations.MIGRATIONS if m[0] <= version]
-    monkeypatch.setattr(db, "MIGRATIONS", older)
-    monkeypatch.setattr(db, "LATEST_VERSION", version)
-    cli = Cli(path)
-    cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
-    cli(
-        "case", "open", "Jane", "--payer", "health", "--dx", "M54.2", "--referrer", "Dr A",
-        "--rx-date", "2026-11-01", "--rx-until", "2026-12-31", "--visits", "12",
-    )  # fmt: skip
-    cli(
-        "session", "log", "Jane", "--pre", "6", "--post", "3", "--technique", "swedish=30",
-        "--region", "neck", "--date", "2026-11-20", "--sign",
-    )  # fmt: skip
-    cli("session", "amend", "1", "--text", "late entry")
-    before = _dump(path)
-    monkeypatch.undo()
+    raw = sqlite3.connect(path)
+    raw.executescript(V1_ROWS)
+    raw.close()
+    before, columns = _dump(path)
+    assert all(before[t] for t in ("session", "addendum", "progress_report", "audit"))
 
     conn, _ = db.connect(path)  # the current medmassage opens it: migrations run
     try:
@@ -77,14 +107,26 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version, mon
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     finally:
         conn.close()
-    assert _dump(path) == before
-    # The v2 protection now holds on the upgraded file: a signed note can't be REPLACEd.
+    assert _dump(path, columns)[0] == before
+    # The protections now hold on the upgraded file.
     raw = sqlite3.connect(path)
     with pytest.raises(sqlite3.DatabaseError, match="locked"):
         raw.execute("INSERT OR REPLACE INTO session SELECT * FROM session WHERE id = 1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        raw.execute("DELETE FROM progress_report")
     raw.close()
     assert count_rows(path)["session"] == 1
     assert query(path, "SELECT status FROM session")[0]["status"] == "signed"
+    # And today's commands work on it: the old report counts, the new one is recorded.
+    cli = Cli(path)
+    progress = json.loads(cli("progress", "Jane", "-f", "json").stdout)["progress_report"]
+    assert (
+        progress["counted_from"] == "2026-11-20" and progress["counted_from_kind"] == "last report"
+    )
+    cli("session", "log", "Jane", "--pre", "5", "--post", "2", "--technique", "swedish=30",
+        "--region", "neck", "--date", "2026-11-25", "--sign")  # fmt: skip
+    cli("summary", "Jane", "-f", "json", "-o", str(tmp_path / "s.json"))
+    assert count_rows(path)["progress_report"] == 2
 
 
 def test_every_protective_trigger_is_present_after_a_fresh_install(cli, db_path):

@@ -27,10 +27,15 @@ ToOpt = Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last da
 
 
 def _period_bounds(from_, to):
-    from medmassage.dates import parse_period
+    """--from/--to as days; a month given to --to that is still running ends today."""
+    from medmassage.dates import parse_period, today
 
     first = parse_period("from", from_)[0] if from_ else None
-    last = parse_period("to", to)[1] if to else None
+    last = None
+    if to:
+        start, last = parse_period("to", to)
+        if start <= today() < last:
+            last = today()
     return first, last
 
 
@@ -136,11 +141,11 @@ def summary(
         period = check_period(first, last, default_period(conn, case_row["id"], on), on)
         report = build_summary(conn, case_row["id"], period, on, **options)
         data = render("summary", report.to_dict(), chosen)
-        for message in report.warnings:
-            warn(message)
         if output is None:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
+            for message in report.warnings:
+                warn(message)
             say("Preview only: not recorded as a report sent (write it with -o FILE to record).")
             return
         from medmassage import db
@@ -148,6 +153,8 @@ def summary(
         with db.transaction(conn):
             recorded = False if preview else record_report(conn, case_row["id"], on, period)
             write_file(output, data)
+    for message in report.warnings:
+        warn(message)
     period_text = f"{period.first.isoformat()} to {period.last.isoformat()}"
     say(
         f"Wrote {output}: progress summary, case {case_row['id']}, {period_text}, "
@@ -296,11 +303,13 @@ def superbill(
         case_ids = billed_cases(conn, client_row, case)
         bill = build_superbill(conn, client_row, case_ids, period, on)
     data = render("superbill", bill.to_dict(), chosen)
+    if output is not None:
+        write_file(output, data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     for message in bill.warnings:
         warn(message)
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
         return
-    write_file(output, data)
     say(f"Wrote {output}: superbill, {len(bill.lines)} line(s), total ${money(bill.total_cents)}")

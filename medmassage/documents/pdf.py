@@ -23,6 +23,7 @@ from medmassage.documents.layout import (
     Text,
     Title,
 )
+from medmassage.errors import InputError
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
@@ -55,6 +56,7 @@ def render_pdf(doc: Document, author: str) -> bytes:
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_font(FAMILY, "", FONTS / "DejaVuSansCondensed.ttf")
     pdf.add_font(FAMILY, "B", FONTS / "DejaVuSansCondensed-Bold.ttf")
+    _refuse_unprintable(doc, set(pdf.fonts[FAMILY.lower()].cmap))
     pdf.set_title(doc.title)
     pdf.set_author(author)
     pdf.set_creator("medmassage")
@@ -70,6 +72,44 @@ def render_pdf(doc: Document, author: str) -> bytes:
         # A glyph missing from the font would be reported with the text it belongs to.
         warnings.simplefilter("ignore")
         return bytes(pdf.output())
+
+
+def _texts(block) -> list[tuple[str, str]]:
+    """(where, text) for every piece of text a block puts on the page."""
+    if isinstance(block, Fields):
+        return [(f"{label} ({group})", v) for group, pairs in block.groups for label, v in pairs]
+    if isinstance(block, Table):
+        return [(block.title, cell) for row in block.rows for cell in row]
+    if isinstance(block, Flags):
+        return [("Attention", item) for item in block.items]
+    if isinstance(block, Text):
+        return [(block.title, block.body)]
+    if isinstance(block, Signature):
+        return [("signature", line) for line in block.lines]
+    if isinstance(block, Title):
+        return [("title", block.text), ("title", block.subtitle)]
+    return []
+
+
+def _refuse_unprintable(doc: Document, printable: set[int]) -> None:
+    """fpdf2 silently drops characters its font has no glyph for (a Chinese name would vanish
+    from the page), so refuse instead and point to HTML, which uses the system's fonts. The
+    message names where, never the text itself (it is client data)."""
+    where = [
+        w for block in doc.blocks for w, text in _texts(block) if _unprintable(text, printable)
+    ]
+    if where:
+        places = ", ".join(dict.fromkeys(where))
+        raise InputError(
+            "format",
+            "pdf",
+            f"the PDF font (DejaVu Sans) has no letters for some characters in: {places}; "
+            "write -f html instead, and print it from a browser",
+        )
+
+
+def _unprintable(text: str, printable: set[int]) -> bool:
+    return any(ord(ch) not in printable and not ch.isspace() for ch in text)
 
 
 def _heading(pdf: FPDF, text: str, keep_with: float = 20) -> None:

@@ -1,0 +1,651 @@
+"""`medmassage summary`: the insurer progress summary, through the real CLI and a real SQLite file.
+
+The PDF is read back with pypdf; HTML, Markdown and JSON are checked to carry the same facts.
+Writing with -o records a progress_report row (the report-due clock restarts); stdout and
+--preview record nothing. Bad input is one line on stderr, exit 2, nothing stored or written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import TODAY, Cli, count_rows, query, run_subprocess
+
+TOP_LEVEL_KEYS = [
+    "document", "written", "period", "therapist", "client", "case", "diagnoses",
+    "authorization", "visits", "totals", "outcomes", "goals", "pain_chart", "assessment",
+    "assessment_from", "plan", "plan_from", "recommendation", "flags",
+]  # fmt: skip
+ADDRESS = "412 Cedar St, Olympia WA 98501"
+ASSESSMENT = "Rotation improved <script>alert(1)</script> L|R"
+PLAN = "Continue 2x/week | add chin tucks"
+# The rich case's visits: date, techniques, pain pre, pain post, minutes, CPT cell, units.
+VISITS = [
+    ("2026-11-03", ("myofascial-release=30", "swedish=15"), 7, 4, 45, "97140 × 2, 97124 × 1", 3),
+    ("2026-11-06", ("myofascial-release=30", "swedish=15"), 6, 4, 45, "97140 × 2, 97124 × 1", 3),
+    ("2026-11-10", ("myofascial-release=40", "stretching=20"), 6, 3, 60, "97140 × 3, 97110 × 1", 4),
+    ("2026-11-13", ("myofascial-release=30", "swedish=15"), 5, 3, 45, "97140 × 2, 97124 × 1", 3),
+    ("2026-11-17", ("myofascial-release=30", "swedish=15"), 5, 2, 45, "97140 × 2, 97124 × 1", 3),
+    ("2026-11-24", ("myofascial-release=30",), 4, 2, 30, "97140 × 2", 2),
+]  # fmt: skip
+
+
+def squash(text: str) -> str:
+    """pypdf may split or merge words: compare without any whitespace."""
+    return "".join(text.split())
+
+
+def pdf_pages(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def log(cli, client: str, day: str, pre=6, post=3, tech=("swedish=30",), *extra: str, ok=True):
+    args = ["session", "log", client, "--date", day, "--pre", str(pre), "--post", str(post)]
+    for t in tech:
+        args += ["--technique", t]
+    return cli(*args, "--region", "neck", *extra, ok=ok)
+
+
+def set_profile(cli) -> None:
+    cli(
+        "profile", "set", "--name", "Dana Whitfield", "--credentials", "LMT",
+        "--license-number", "MA60512345", "--license-state", "WA", "--npi", "1234567893",
+        "--address", ADDRESS,
+    )  # fmt: skip
+
+
+def open_case(cli, client: str, *extra: str, visits="12", until="2026-12-31", payer="health"):
+    cli(
+        "case", "open", client, "--payer", payer, "--dx", "M54.2", "--referrer", "Dr Ames",
+        "--rx-date", "2026-11-01", "--rx-until", until, "--visits", visits,
+        "--frequency", "2x/week", *extra,
+    )  # fmt: skip
+
+
+def build_rich_case(cli) -> list:
+    """Jane Doe: health case, Rx to 11-20, 5 visits authorized; 6 visits (the 5th unsigned, the
+    6th after the Rx and beyond authorization), re-measured on 11-24, two goals (one met)."""
+    set_profile(cli)
+    cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
+    cli(
+        "case", "open", "Jane", "--payer", "health", "--payer-name", "Regence",
+        "--policy", "POL-778", "--claim", "CLM-42", "--injury-date", "2026-10-20",
+        "--dx", "M54.2", "--dx", "M62.830", "--referrer", "Alan Brooks, DC",
+        "--referrer-npi", "1987654328", "--rx-date", "2026-11-01", "--rx-until", "2026-11-20",
+        "--visits", "5", "--frequency", "2x/week", "--area", "neck",
+    )  # fmt: skip
+    cli(
+        "intake", "Jane", "--complaint", "Neck pain", "--pain", "7", "--region", "neck",
+        "--date", "2026-11-02", "--consent-date", "2026-11-02", "--ndi", "40",
+        "--psfs", "turn head to drive=3",
+        "--goal", "Check blind spot without pain | full rotation | 2026-12-19",
+    )  # fmt: skip
+    cli("goal", "add", "Jane", "Sleep through the night | 0 wakings | 2026-12-31")
+    cli("goal", "set", "1", "--status", "met")
+    results = []
+    for i, (day, tech, pre, post, *_) in enumerate(VISITS):
+        extra = ["--assessment", f"old note {day}", "--plan", f"old plan {day}"]
+        if i == len(VISITS) - 1:
+            extra = ["--assessment", ASSESSMENT, "--plan", PLAN]
+        results.append(
+            log(cli, "Jane", day, pre, post, tech, *extra, *([] if i == 4 else ["--sign"]))
+        )
+    cli("measure", "add", "Jane", "--date", "2026-11-24", "--ndi", "20",
+        "--psfs", "turn head to drive=4")  # fmt: skip
+    return results
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory, icd_cache):
+    """The rich case rendered once in every format (files via --preview -o, md via stdout)."""
+    tmp = tmp_path_factory.mktemp("docs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDMASSAGE_TODAY", TODAY)
+        mp.setenv("MEDMASSAGE_CACHE_DIR", str(icd_cache))
+        mp.setenv("HOME", str(tmp / "home"))
+        mp.setenv("XDG_DATA_HOME", str(tmp / "home" / ".local" / "share"))
+        mp.setenv("NO_COLOR", "1")
+        mp.setenv("COLUMNS", "200")
+        for name in ("MEDMASSAGE_DB", "FORCE_COLOR", "MEDMASSAGE_DEBUG", "EDITOR", "VISUAL"):
+            mp.delenv(name, raising=False)
+        cli = Cli(tmp / "practice.db")
+        logs = build_rich_case(cli)
+        out = {"db": cli.db, "logs": logs, "dir": tmp}
+        for fmt in ("pdf", "html", "json"):
+            out[fmt + "_path"] = tmp / f"summary.{fmt}"
+            out[fmt + "_run"] = cli("summary", "Jane", "--preview", "-o", str(out[fmt + "_path"]))
+        out["md_run"] = cli("summary", "Jane")
+    out["pages"] = pdf_pages(out["pdf_path"])
+    out["pdf"] = "\n".join(out["pages"])
+    out["html"] = out["html_path"].read_text(encoding="utf-8")
+    out["json"] = json.loads(out["json_path"].read_text(encoding="utf-8"))
+    out["md"] = out["md_run"].stdout
+    return out
+
+
+# --- 1. the PDF -------------------------------------------------------------------------------
+
+
+def test_pdf_header_carries_every_field(docs):
+    text = squash(docs["pdf"])
+    expected = [
+        "Therapist Dana Whitfield, LMT", "License MA60512345 (WA)", "NPI 1234567893",
+        f"Address {ADDRESS}", "Name Jane Doe", "Date of birth 1980-04-02",
+        "Payer Health insurance", "Payer name Regence", "Policy / member # POL-778",
+        "Claim # CLM-42", "Date of injury 2026-10-20", "Referring provider Alan Brooks, DC",
+        "Referrer NPI 1987654328", "Prescription date 2026-11-01", "Valid until 2026-11-20",
+        "M54.2 Cervicalgia", "M62.830 Muscle spasm of back", "Visits authorized 5",
+        "Visits used 6", "Visits remaining 0", "Reporting period 2026-11-02 to 2026-11-27",
+        "Date written 2026-11-27", "Reporting period 2026-11-02 to 2026-11-27 · written 2026-11-27",
+    ]  # fmt: skip
+    missing = [s for s in expected if squash(s) not in text]
+    assert not missing, f"missing from the PDF: {missing}\n{docs['pdf']}"
+
+
+def test_pdf_visit_rows_totals_outcomes_goals_and_texts(docs):
+    text = squash(docs["pdf"])
+    for n, (day, _, pre, post, minutes, cpt, units) in enumerate(VISITS, start=1):
+        row = f"{n} {day} {minutes} {cpt} {units} {pre} {post}"
+        assert squash(row) in text, row
+    assert squash("5 2026-11-17 45 97140 × 2, 97124 × 1 3 5 2 unsigned") in text
+    assert squash("4 2 after Rx expired, over authorized visits") in text
+    assert squash("Visits in the period (6)") in text
+    # Totals: 6 visits, 270 minutes, units by code, 18 units, average pain 5.5 → 3.
+    assert squash("Total 6 visits 270 97110: 1, 97124: 4, 97140: 13 18 5.5 3") in text
+    outcomes = [
+        "Pain (NPRS) 7 (2026-11-02) 4 (2026-11-24) +3 (+42.9 %) ≥ 2 points or ≥ 30 % yes",
+        "Neck Disability Index 40 (2026-11-02) 20 (2026-11-24) +20 (+50 %) ≥ 15 points yes",
+    ]
+    for row in outcomes:
+        assert squash(row) in text, row
+    # PSFS +1 is below its MCID (+2): "no".
+    assert squash("turn head to drive 3 (2026-11-02) 4 (2026-11-24) +1 ≥ 2 points no") in text
+    assert squash("Check blind spot without pain full rotation 2026-12-19 met") in text
+    assert squash("Sleep through the night 0 wakings 2026-12-31 progressing") in text
+    assert squash(f"Assessment {ASSESSMENT} from the note of visit 6 on 2026-11-24") in text
+    assert squash(f"Plan {PLAN} from the note of visit 6 on 2026-11-24") in text
+    rec = docs["json"]["recommendation"]["text"]
+    assert rec.startswith("Continue treatment 2x/week for 4 weeks (8 visits)")
+    assert squash(f"Recommendation {rec}") in text
+
+
+def test_pdf_every_page_is_numbered_page_i_of_n(docs):
+    pages = docs["pages"]
+    assert docs["pdf_path"].read_bytes().startswith(b"%PDF-")
+    assert len(pages) >= 2
+    for i, page in enumerate(pages, start=1):
+        assert squash(f"Page {i} of {len(pages)}") in squash(page), f"page {i}"
+        assert squash("Jane Doe · DOB 1980-04-02 · claim CLM-42") in squash(page)
+
+
+def test_unicode_client_name_in_pdf_and_html(practice, tmp_path):
+    practice("client", "add", "Zoë Nuñez", "--dob", "1990-01-31")
+    open_case(practice, "Zoë")
+    log(practice, "Zoë", "2026-11-20", 6, 3, ("swedish=30",), "--sign")
+    practice("summary", "Zoë", "-o", str(tmp_path / "z.pdf"), "--preview")
+    practice("summary", "Zoë", "-o", str(tmp_path / "z.html"), "--preview")
+    text = "\n".join(pdf_pages(tmp_path / "z.pdf"))
+    assert "Zoë Nuñez" in text or squash("Zoë Nuñez") in squash(text)
+    html = (tmp_path / "z.html").read_text(encoding="utf-8")
+    assert "<dd>Zoë Nuñez</dd>" in html
+    assert "Zoë Nuñez" in HtmlText.of(html)
+
+
+def test_pdf_never_silently_drops_the_client_name(practice, tmp_path, db_path):
+    """fpdf2 drops characters its font lacks; a name must never vanish from an insurer PDF."""
+    practice("client", "add", "王芳", "--dob", "1990-01-31")
+    open_case(practice, "王芳")
+    log(practice, "王芳", "2026-11-20", 6, 3, ("swedish=30",), "--sign")
+    target = tmp_path / "w.pdf"
+    before = count_rows(db_path)
+    result = practice("summary", "王芳", "-o", str(target), ok=False)
+    assert result.exit_code == 2 and not target.exists()
+    assert result.stderr.count("\n") == 1 and "-f html" in result.stderr
+    assert "Name (Client)" in result.stderr and "王芳" not in result.stderr  # where, not what
+    assert count_rows(db_path) == before  # not recorded as sent
+    assert "王芳" in practice("summary", "王芳", "-f", "html").stdout
+
+
+# --- 3. the same facts in every format ------------------------------------------------------
+
+
+class HtmlText(HTMLParser):
+    """Collects text and checks that every opened element is closed in order."""
+
+    VOID = frozenset(
+        {"meta", "br", "link", "img", "hr", "input", "col", "area", "base", "source", "wbr"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.text: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.add(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:]}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @classmethod
+    def of(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return " ".join(parser.text)
+
+
+def test_formats_carry_the_same_facts(docs):
+    d = docs["json"]
+    html_text = HtmlText.of(docs["html"])
+    for fmt, text in (("md", docs["md"]), ("html", html_text), ("pdf", docs["pdf"])):
+        for day, *_ in VISITS:
+            assert day in text, (fmt, day)
+        for fact in ("Cervicalgia", "Muscle spasm of back", "M62.830", "Jane Doe", "Regence",
+                     "1987654328", "2026-11-02 to 2026-11-27", "Prescription expired",
+                     "Authorization exceeded", "Neck Disability Index"):  # fmt: skip
+            assert fact in text or squash(fact) in squash(text), (fmt, fact)
+    assert [v["date"] for v in d["visits"]] == [v[0] for v in VISITS]
+    assert d["diagnoses"] == [
+        {"code": "M54.2", "description": "Cervicalgia"},
+        {"code": "M62.830", "description": "Muscle spasm of back"},
+    ]
+    assert d["client"] == {"id": 1, "name": "Jane Doe", "dob": "1980-04-02"}
+    assert d["period"] == {"from": "2026-11-02", "to": "2026-11-27"}
+    assert d["authorization"] == {"visits_authorized": 5, "visits_used": 6, "visits_remaining": 0}
+    assert d["therapist"]["address"] == ADDRESS
+    assert d["totals"]["units_by_cpt"] == {"97110": 1, "97124": 4, "97140": 13}
+    assert (d["totals"]["visits"], d["totals"]["minutes"], d["totals"]["units"]) == (6, 270, 18)
+    # The md table row for visit 3 carries the same cells as the PDF.
+    assert "| 3 | 2026-11-10 | 60 | 97140 × 3, 97110 × 1 | 4 | 6 | 3 |" in docs["md"]
+
+
+def test_json_contract_keys_and_values(docs):
+    d = docs["json"]
+    assert list(d) == TOP_LEVEL_KEYS
+    assert d["document"] == "progress-summary" and d["written"] == TODAY
+    v3 = d["visits"][2]
+    assert v3["cpt"] == [
+        {"code": "97140", "label": "Manual therapy", "minutes": 40, "units": 3},
+        {"code": "97110", "label": "Therapeutic exercise", "minutes": 20, "units": 1},
+    ]
+    assert (v3["minutes"], v3["units"], v3["pain_pre"], v3["pain_post"]) == (60, 4, 6, 3)
+    assert [g["status"] for g in d["goals"]] == ["met", "progressing"]
+    assert [(o["measure"], o["mcid_met"]) for o in d["outcomes"]] == [
+        ("nprs", True), ("ndi", True), ("psfs", False)
+    ]  # fmt: skip
+    assert d["assessment_from"] == d["plan_from"] == "visit 6 on 2026-11-24"
+    assert [p["in_period"] for p in d["pain_chart"]] == [True] * 6
+
+
+def test_html_is_well_formed_with_svg_chart_and_escapes_user_text(docs):
+    html = docs["html"]
+    parser = HtmlText()
+    parser.feed(html)
+    parser.close()
+    assert parser.errors == [] and parser.stack == [], (parser.errors, parser.stack)
+    assert {"svg", "table", "footer", "polyline"} <= parser.tags
+    assert html.count("<svg") == 1
+    assert "<script" not in html.lower()
+    assert "Rotation improved &lt;script&gt;alert(1)&lt;/script&gt; L|R" in html
+    assert ASSESSMENT in HtmlText.of(html)
+
+
+def test_markdown_to_stdout_escapes_user_text(docs):
+    md = docs["md"]
+    assert md.startswith("# Progress Summary")
+    assert r"Rotation improved \<script\>alert(1)\</script\> L\|R" in md
+    assert r"Continue 2x/week \| add chin tucks" in md
+    assert "<script>" not in md
+    assert "Preview only: not recorded" in docs["md_run"].stderr
+
+
+# --- 4. flags -------------------------------------------------------------------------------
+
+
+def test_expired_rx_and_exceeded_authorization_are_flagged(docs):
+    last = docs["logs"][-1]  # health payer: recorded, with warnings
+    assert "the prescription expired on 2026-11-20" in last.stderr
+    assert "visit 6 is beyond the 5 visits authorized" in last.stderr
+    assert len(query(docs["db"], "SELECT id FROM session")) == 6
+    flags = docs["json"]["flags"]
+    assert flags == [
+        "Prescription expired on 2026-11-20: 1 visit(s) in this period were after it.",
+        "Authorization exceeded: 6 visits used of 5 authorized.",
+    ]
+    pdf = squash(docs["pdf"])
+    assert squash("ATTENTION") in pdf
+    for flag in flags:
+        assert squash(flag) in pdf
+    assert [v["flags"] for v in docs["json"]["visits"]] == [
+        [], [], [], [], ["unsigned"], ["after Rx expired", "over authorized visits"]
+    ]  # fmt: skip
+    assert not docs["json"]["visits"][4]["signed"]
+    assert "unsigned drafts (sessions 5)" in docs["json_run"].stderr
+
+
+# --- 5. recording the report ----------------------------------------------------------------
+
+
+def progress_report(cli) -> dict:
+    return json.loads(cli("progress", "Jane", "-f", "json").stdout)["progress_report"]
+
+
+def reports(db) -> list[tuple]:
+    rows = query(db, "SELECT written, period_from, period_to FROM progress_report ORDER BY id")
+    return [tuple(r) for r in rows]
+
+
+@pytest.fixture
+def ten(practice):
+    """Jane: 10 signed visits, every other day 11-03 … 11-21; the health rule (10) makes one due."""
+    for day in range(3, 27, 2)[:10]:
+        log(practice, "Jane", f"2026-11-{day:02d}", 6, 3, ("swedish=30",), "--sign")
+    return practice
+
+
+def test_writing_records_once_and_restarts_the_due_clock(ten, db_path, tmp_path):
+    before = progress_report(ten)
+    assert before["due"] is True and before["reasons"] == ["10 visits since start of care"]
+    existing = tmp_path / "r.md"
+    existing.write_text("old")
+    existing.chmod(0o644)
+    result = ten("summary", "Jane", "-o", str(existing))
+    assert "Recorded as sent today" in result.stderr
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600
+    assert existing.read_text().startswith("# Progress Summary")
+    assert reports(db_path) == [(TODAY, "2026-11-02", TODAY)]
+    after = progress_report(ten)
+    assert (after["due"], after["counted_from"], after["counted_from_kind"]) == (
+        False, TODAY, "last report"
+    )  # fmt: skip
+    again = ten("summary", "Jane", "-o", str(tmp_path / "r.json"))
+    assert "Already recorded today" in again.stderr
+    assert reports(db_path) == [(TODAY, "2026-11-02", TODAY)]
+    # Today's own report is passed over: re-running covers the same period, not an empty one.
+    assert json.loads(ten("summary", "Jane", "-f", "json").stdout)["period"]["from"] == "2026-11-02"
+
+
+def test_preview_and_stdout_record_nothing(ten, db_path, tmp_path):
+    counts = count_rows(db_path)
+    target = tmp_path / "p.html"
+    result = ten("summary", "Jane", "--preview", "-o", str(target))
+    assert "Preview: not recorded" in result.stderr
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")  # from the suffix
+    for fmt in ("md", "json", "html"):
+        assert ten("summary", "Jane", "-f", fmt).stdout
+    assert count_rows(db_path) == counts and reports(db_path) == []
+    assert progress_report(ten)["due"] is True
+
+
+def test_next_default_period_starts_after_the_last_reported_day(
+    ten, db_path, tmp_path, monkeypatch
+):
+    ten("summary", "Jane", "--to", "2026-11-13", "-o", str(tmp_path / "a.json"))
+    assert reports(db_path) == [(TODAY, "2026-11-02", "2026-11-13")]
+    due = progress_report(ten)
+    assert (due["counted_from"], due["visits_since"], due["due"]) == ("2026-11-13", 4, False)
+    monkeypatch.setenv("MEDMASSAGE_TODAY", "2026-12-05")
+    log(ten, "Jane", "2026-12-02", 4, 2, ("swedish=30",), "--sign")
+    d = json.loads(ten("summary", "Jane", "-f", "json").stdout)
+    assert d["period"] == {"from": "2026-11-14", "to": "2026-12-05"}
+    assert [v["date"] for v in d["visits"]] == [
+        "2026-11-15", "2026-11-17", "2026-11-19", "2026-11-21", "2026-12-02"
+    ]  # fmt: skip
+    ten("summary", "Jane", "-o", str(tmp_path / "b.md"))
+    monkeypatch.setenv("MEDMASSAGE_TODAY", "2026-12-20")
+    log(ten, "Jane", "2026-12-18", 3, 1, ("swedish=30",), "--sign")
+    d = json.loads(ten("summary", "Jane", "-f", "json").stdout)
+    assert d["period"] == {"from": "2026-12-06", "to": "2026-12-20"}
+    assert [v["date"] for v in d["visits"]] == ["2026-12-18"]
+    assert reports(db_path)[1:] == [("2026-12-05", "2026-11-14", "2026-12-05")]
+
+
+# --- 6. --from / --to -----------------------------------------------------------------------
+
+
+def test_from_to_limit_the_visits_and_totals(practice):
+    for day, tech in (("03", "swedish=30"), ("10", "swedish=45"), ("17", "swedish=20"),
+                      ("24", "swedish=60")):  # fmt: skip
+        log(practice, "Jane", f"2026-11-{day}", 6, 3, (tech,), "--sign")
+    d = json.loads(practice("summary", "Jane", "--from", "2026-11-09", "--to", "2026-11-20",
+                            "-f", "json").stdout)  # fmt: skip
+    assert d["period"] == {"from": "2026-11-09", "to": "2026-11-20"}
+    assert [v["date"] for v in d["visits"]] == ["2026-11-10", "2026-11-17"]
+    assert (d["totals"]["visits"], d["totals"]["minutes"], d["totals"]["units"]) == (2, 65, 4)
+    assert d["authorization"]["visits_used"] == 3  # up to the end of the period
+    assert [(p["date"], p["in_period"]) for p in d["pain_chart"]] == [
+        ("2026-11-03", False), ("2026-11-10", True), ("2026-11-17", True)
+    ]  # fmt: skip
+    md = practice("summary", "Jane", "--from", "2026-11-09", "--to", "2026-11-20").stdout
+    assert "| 2 | 2026-11-10 | 45 |" in md and "| 3 | 2026-11-17 | 20 |" in md
+    assert "| 1 | 2026-11-03 | 30 |" not in md and "2026-11-24" not in md
+    assert "| **Total** | **2 visits** | **65** |" in md
+    month = json.loads(practice("summary", "Jane", "--from", "2026-11", "-f", "json").stdout)
+    assert month["period"] == {"from": "2026-11-01", "to": TODAY}
+    assert len(month["visits"]) == 4
+    words = json.loads(practice("summary", "Jane", "--from", "this month", "-f", "json").stdout)
+    assert words["period"]["from"] == "2026-11-01"
+
+
+# --- 7. the recommendation and the texts ----------------------------------------------------
+
+
+def summary_json(cli, *args: str) -> dict:
+    return json.loads(cli("summary", "Jane", "-f", "json", *args).stdout)
+
+
+@pytest.fixture
+def four(practice):
+    """Jane (12 authorized, 2x/week, Rx to 12-31) with 4 signed visits: 8 remain."""
+    for day in ("03", "06", "10", "13"):
+        log(practice, "Jane", f"2026-11-{day}", 6, 3, ("swedish=30",), "--sign",
+            "--assessment", f"note {day}", "--plan", f"plan {day}")  # fmt: skip
+    return practice
+
+
+def test_recommendation_default_and_overrides(four, db_path):
+    rec = summary_json(four)["recommendation"]
+    # ceil(8 remaining / 2 per week) = 4 weeks from 11-27.
+    assert rec == {
+        "action": "continue", "frequency": "2x/week", "weeks": 4, "visits": 8,
+        "through": "2026-12-25", "needs_authorization": False, "needs_new_rx": False,
+        "text": "Continue treatment 2x/week for 4 weeks (8 visits), through 2026-12-25.",
+    }  # fmt: skip
+    rec = summary_json(four, "--weeks", "3", "--frequency", "1x/week")["recommendation"]
+    assert rec["text"] == "Continue treatment 1x/week for 3 weeks (3 visits), through 2026-12-18."
+    assert (rec["frequency"], rec["weeks"], rec["visits"]) == ("1x/week", 3, 3)
+    rec = summary_json(four, "--frequency", "3x/week")["recommendation"]
+    assert (rec["weeks"], rec["visits"], rec["needs_authorization"]) == (3, 9, True)
+    assert rec["text"].endswith("This requires authorization of further visits.")
+    rec = summary_json(four, "--discharge")["recommendation"]
+    assert (rec["action"], rec["text"]) == ("discharge", "Discharge from care.")
+    four("case", "close", "1", "--reason", "Goals met")
+    rec = summary_json(four)["recommendation"]
+    assert (rec["action"], rec["text"]) == ("discharge", "Discharge from care: Goals met.")
+
+
+def test_assessment_and_plan_from_notes_or_given(four):
+    d = summary_json(four)
+    assert (d["assessment"], d["assessment_from"]) == ("note 13", "visit 4 on 2026-11-13")
+    assert (d["plan"], d["plan_from"]) == ("plan 13", "visit 4 on 2026-11-13")
+    d = summary_json(four, "--assessment", "  Better range  ", "--plan", "Taper to 1x/week")
+    assert (d["assessment"], d["assessment_from"]) == ("Better range", "given")
+    assert (d["plan"], d["plan_from"]) == ("Taper to 1x/week", "given")
+    md = four("summary", "Jane", "--assessment", "Better range").stdout
+    assert "## Assessment\n\nBetter range\n\n_as given for this report_" in md
+    assert "## Plan\n\nplan 13\n\n_from the note of visit 4 on 2026-11-13_" in md
+
+
+# --- 8. --all-due ---------------------------------------------------------------------------
+
+
+def test_all_due_writes_exactly_the_due_cases(ten, db_path, tmp_path):
+    ten("client", "add", "Carl Ortiz")
+    open_case(ten, "Carl", "--claim", "WC-1", "--injury-date", "2026-10-01",
+              payer="workers-comp", visits="8")  # fmt: skip
+    for day in (16, 17, 18, 19, 20, 23):
+        log(ten, "Carl", f"2026-11-{day}", 6, 3, ("swedish=30",), "--sign")
+    ten("client", "add", "Zoë Nuñez")
+    open_case(ten, "Zoë")
+    for day in (16, 18, 20):
+        log(ten, "Zoë", f"2026-11-{day}", 6, 3, ("swedish=30",), "--sign")
+    folder = tmp_path / "due"
+    result = ten("summary", "--all-due", "-o", str(folder))
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        f"carl-ortiz-case2-progress-{TODAY}.pdf",
+        f"jane-doe-case1-progress-{TODAY}.pdf",
+    ]
+    for name in names:
+        path = folder / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_bytes().startswith(b"%PDF-")
+        assert name in result.stdout
+    assert "2 progress summaries written" in result.stdout
+    assert "6 visits since start of care" in result.stdout and "Zoë" not in result.stdout
+    rows = query(db_path, "SELECT case_id, written, period_from, period_to FROM progress_report "
+                          "ORDER BY case_id")  # fmt: skip
+    assert [tuple(r) for r in rows] == [(1, TODAY, "2026-11-02", TODAY),
+                                        (2, TODAY, "2026-11-16", TODAY)]  # fmt: skip
+    for who in ("Jane", "Carl"):
+        due = json.loads(ten("progress", who, "-f", "json").stdout)["progress_report"]
+        assert (due["due"], due["counted_from"]) == (False, TODAY), who
+    counts = count_rows(db_path)
+    again = ten("summary", "--all-due", "-o", str(folder))
+    assert again.exit_code == 0 and again.stdout == ""
+    assert "No progress reports are due." in again.stderr
+    assert count_rows(db_path) == counts and len(list(folder.iterdir())) == 2
+
+
+# --- 9. bad input ---------------------------------------------------------------------------
+
+BAD = {
+    "client without a case": (["Nobody"], "case"),
+    "no visits in the period": (["Jane", "--from", "2026-11-25"], "no visits"),
+    "--from after --to": (["Jane", "--from", "2026-11-20", "--to", "2026-11-10"], "after"),
+    "--to in the future": (["Jane", "--to", "2026-11-28"], "future"),
+    "folder missing": (["Jane", "-o", "{out}/missing/r.pdf"], "cannot write"),
+    "no profile": (["Jane", "-o", "{out}/r.md"], "profile"),
+    "pdf to stdout": (["Jane", "-f", "pdf"], "needs -o"),
+    "unknown format": (["Jane", "-f", "docx", "-o", "{out}/r.docx"], "docx"),
+    "unknown extension": (["Jane", "-o", "{out}/report.xyz"], "report.xyz"),
+    "--all-due with CLIENT": (["Jane", "--all-due", "-o", "{out}/due"], "--all-due"),
+    "--all-due without -o": (["--all-due"], "-o DIR"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, db_path, tmp_path, case):
+    args, hint = BAD[case]
+    if case != "no profile":
+        set_profile(cli)
+    cli("client", "add", "Jane Doe")
+    cli("client", "add", "Nobody Here")
+    open_case(cli, "Jane")
+    log(
+        cli,
+        "Jane",
+        "2026-11-20",
+        6,
+        3,
+        ("swedish=30",),
+        "--sign",
+        "--assessment",
+        "A",
+        "--plan",
+        "P",
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    counts = count_rows(db_path)
+    result = cli("summary", *[a.format(out=out) for a in args], ok=False)
+    assert result.exit_code == 2, result.stderr
+    line = result.stderr.rstrip("\n")
+    assert line.startswith("error: ") and "\n" not in line, result.stderr
+    assert hint in line
+    assert result.stdout == ""
+    assert count_rows(db_path) == counts
+    assert list(out.iterdir()) == []  # no file, no .NAME.tmp* left behind
+
+
+def test_failed_write_prints_only_the_error(practice, db_path, tmp_path):
+    log(practice, "Jane", "2026-11-20", 6, 3, ("swedish=30",))  # an unsigned visit without notes
+    counts = count_rows(db_path)
+    result = practice("summary", "Jane", "-o", str(tmp_path / "missing" / "r.pdf"), ok=False)
+    assert result.exit_code == 2 and count_rows(db_path) == counts
+    assert result.stderr.startswith("error: output:") and result.stderr.count("\n") == 1, (
+        result.stderr
+    )
+
+
+def test_bad_input_through_the_entry_point_prints_no_traceback(practice, db_path, tmp_path):
+    log(practice, "Jane", "2026-11-20", 6, 3, ("swedish=30",), "--sign")
+    counts = count_rows(db_path)
+    done = run_subprocess("--db", str(db_path), "summary", "Jane", "--from", "2026-11-20",
+                          "--to", "2026-11-10", "-o", str(tmp_path / "r.pdf"))  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: from: '2026-11-20'")
+    assert count_rows(db_path) == counts and not (tmp_path / "r.pdf").exists()
+
+
+# --- 10. file modes -------------------------------------------------------------------------
+
+
+def test_files_written_are_owner_only(docs):
+    for fmt in ("pdf", "html", "json"):
+        assert stat.S_IMODE(docs[fmt + "_path"].stat().st_mode) == 0o600, fmt
+    assert not [p.name for p in docs["dir"].iterdir() if ".tmp" in p.name]
+    assert count_rows(docs["db"])["progress_report"] == 0  # all written with --preview
+    assert os.path.getsize(docs["pdf_path"]) > 1000
+
+
+# --- visits logged after a report was written -----------------------------------------------
+
+
+def test_a_visit_logged_after_the_report_on_the_same_day_is_still_to_be_reported(
+    ten, db_path, tmp_path, monkeypatch
+):
+    """A report written in the morning cannot hold the afternoon's visit, though its date is
+    inside the period: it counts toward the next report and opens the next default period."""
+    ten("summary", "Jane", "-o", str(tmp_path / "morning.json"))
+    assert progress_report(ten)["visits_since"] == 0
+    log(ten, "Jane", TODAY, 5, 2, ("swedish=30",), "--sign")  # the afternoon visit
+    assert progress_report(ten)["visits_since"] == 1
+    # A late entry dated inside the reported period is missing from the report too.
+    log(ten, "Jane", "2026-11-22", 5, 2, ("swedish=30",), "--sign")
+    assert progress_report(ten)["visits_since"] == 2
+    monkeypatch.setenv("MEDMASSAGE_TODAY", "2026-12-04")
+    d = json.loads(ten("summary", "Jane", "-f", "json").stdout)
+    assert d["period"]["from"] == "2026-11-22"
+    assert [v["date"] for v in d["visits"]] == ["2026-11-22", TODAY]
+
+
+def test_to_a_month_still_running_ends_today(ten):
+    d = json.loads(
+        ten("summary", "Jane", "--from", "2026-11", "--to", "2026-11", "-f", "json").stdout
+    )
+    assert d["period"] == {"from": "2026-11-01", "to": TODAY}
+    result = ten("summary", "Jane", "--to", "2026-12-15", "-f", "json", ok=False)
+    assert result.exit_code == 2 and "is in the future" in result.stderr
