@@ -6,6 +6,7 @@ Letter paper with the footer on every page.
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from medmassage.documents.layout import (
@@ -18,6 +19,9 @@ from medmassage.documents.layout import (
     Text,
     Title,
 )
+
+# Dates and "8 (2026-08-05)"-style values read badly when a narrow column breaks them.
+_NOWRAP = re.compile(r"^(\d{4}-\d{2}-\d{2}|[\d.]+ \(\d{4}-\d{2}-\d{2}\))$")
 
 CSS = """
 body { font-family: "DejaVu Sans Condensed", "Segoe UI", Helvetica, Arial, sans-serif;
@@ -36,6 +40,7 @@ table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th, td { border: 1px solid #bbb; padding: .2rem .4rem; vertical-align: top; text-align: left; }
 th { background: #e4e8ee; }
 td.num { text-align: right; }
+td.nowrap { white-space: nowrap; }
 tfoot td { font-weight: bold; }
 tr { break-inside: avoid; }
 .flags { background: #fff1d6; border: 2px solid #c45a00; padding: .4rem .8rem; margin: 1rem 0; }
@@ -89,10 +94,11 @@ def _flags(block: Flags) -> str:
 
 
 def _cells(row: list[str], right: frozenset[int], tag: str = "td") -> str:
-    num = ' class="num"'
-    return "".join(
-        f"<{tag}{num if i in right else ''}>{escape(cell)}</{tag}>" for i, cell in enumerate(row)
-    )
+    def attrs(i: int, cell: str) -> str:
+        classes = ["num"] * (i in right) + ["nowrap"] * bool(_NOWRAP.match(cell))
+        return f' class="{" ".join(classes)}"' if classes else ""
+
+    return "".join(f"<{tag}{attrs(i, cell)}>{escape(cell)}</{tag}>" for i, cell in enumerate(row))
 
 
 def _table(block: Table) -> str:
