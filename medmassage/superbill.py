@@ -156,7 +156,8 @@ def build_superbill(
         raise InputError(
             "period",
             f"{period.first.isoformat()} to {period.last.isoformat()}",
-            "no billable units in this period (every session was under 8 timed minutes)",
+            "no billable units in this period (every session's timed minutes came to 0 units "
+            "under its case's units rule)",
         )
     diagnoses: list[dict] = []
     for case_id in used_cases:

@@ -649,3 +649,18 @@ def test_to_a_month_still_running_ends_today(ten):
     assert d["period"] == {"from": "2026-11-01", "to": TODAY}
     result = ten("summary", "Jane", "--to", "2026-12-15", "-f", "json", ok=False)
     assert result.exit_code == 2 and "is in the future" in result.stderr
+
+
+def test_to_alone_before_the_last_report_reaches_back_to_the_start_of_care(
+    ten, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MEDMASSAGE_TODAY", "2026-11-21")
+    ten("summary", "Jane", "-o", str(tmp_path / "r.json"))  # covers 11-02 … 11-21
+    monkeypatch.setenv("MEDMASSAGE_TODAY", TODAY)
+    nothing_new = ten("summary", "Jane", "-f", "json", ok=False)  # default: 11-22 … today
+    assert nothing_new.exit_code == 2 and "2026-11-22 to 2026-11-27" in nothing_new.stderr
+    d = json.loads(ten("summary", "Jane", "--to", "2026-11-10", "-f", "json").stdout)
+    assert d["period"] == {"from": "2026-11-02", "to": "2026-11-10"}
+    assert d["totals"]["visits"] == 4
+    md = ten("summary", "Jane", "--from", "2026-11-03", "--to", "2026-11-03", "-f", "md").stdout
+    assert "| **Total** | **1 visit** |" in md

@@ -134,11 +134,20 @@ def summary(
     from medmassage.render import write_file
 
     with database(ctx) as conn:
-        from medmassage.summary import build_summary, check_period, default_period, record_report
+        from medmassage.summary import (
+            build_summary,
+            check_period,
+            default_period,
+            record_report,
+            start_of_care,
+        )
 
         client_row = find_client(conn, client)
         case_row = case_with_history(conn, client_row, case)
-        period = check_period(first, last, default_period(conn, case_row["id"], on), on)
+        default = default_period(conn, case_row["id"], on)
+        if first is None and last is not None and default.first > last:
+            first = start_of_care(conn, case_row["id"])  # --to alone, before the last report
+        period = check_period(first, last, default, on)
         report = build_summary(conn, case_row["id"], period, on, **options)
         data = render("summary", report.to_dict(), chosen)
         if output is None:
@@ -297,6 +306,8 @@ def superbill(
     on = today()
     chosen = _format(fmt, output)
     first, last = _period_bounds(from_, to)
+    if first is None and last is not None:
+        first = last.replace(day=1)  # --to alone: that month up to that day
     period = check_period(first, last, default_period(on), on)
     with database(ctx) as conn:
         client_row = find_client(conn, client)

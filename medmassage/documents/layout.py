@@ -196,7 +196,7 @@ def summary_document(d: dict) -> Document:
             right=frozenset({0, 2, 4, 5, 6}),
             footer=[
                 "Total",
-                f"{t['visits']} visits",
+                _count(t["visits"], "visit"),
                 str(t["minutes"]),
                 units_by_cpt,
                 str(t["units"]),
@@ -249,6 +249,10 @@ def summary_document(d: dict) -> Document:
         f"{client['name']}{dob} · claim {_v(c['claim'])} · progress summary {d['written']}",
         blocks,
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _change_text(o: dict) -> str:
@@ -321,7 +325,7 @@ def superbill_document(d: dict) -> Document:
             footer=[
                 "Total",
                 "",
-                f"{total['visits']} visits",
+                _count(total["visits"], "visit"),
                 "",
                 str(total["units"]),
                 "",

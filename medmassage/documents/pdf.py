@@ -44,9 +44,18 @@ class _Pdf(FPDF):
         self.set_y(-12)
         self.set_font(FAMILY, size=7.5)
         self.set_text_color(*MUTED)
-        half = self.epw / 2
-        self.cell(half + 30, 5, self.footer_text, align="L")
-        self.cell(half - 30, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+        page = f"Page {self.page_no()} of {{nb}}"
+        page_w = self.get_string_width("Page 999 of 999") + 2
+        room = self.epw - page_w - 4
+        text = self.footer_text
+        if (
+            self.get_string_width(text) > room
+        ):  # a long name or claim number: shorten, never overlap
+            while text and self.get_string_width(text + "…") > room:
+                text = text[:-1]
+            text += "…"
+        self.cell(self.epw - page_w, 5, text, align="L")
+        self.cell(page_w, 5, page, align="R")
 
 
 def render_pdf(doc: Document, author: str) -> bytes:
@@ -174,25 +183,25 @@ def _fields(pdf: FPDF, block: Fields) -> None:
 
 
 def _flags(pdf: FPDF, block: Flags) -> None:
+    """A filled, outlined box. Drawn as cells, so a box taller than what is left of the page
+    continues on the next one instead of running over the footer."""
     pdf.ln(2)
-    text = "\n".join(f"• {item}" for item in block.items)
-    pdf.set_font(FAMILY, size=9)
-    height = pdf.multi_cell(pdf.epw - 6, 4.8, text, align="L", dry_run=True, output="HEIGHT") + 9
-    if pdf.will_page_break(height):
+    if pdf.will_page_break(20):
         pdf.add_page()
-    top = pdf.get_y()
     pdf.set_fill_color(*FLAG_FILL)
     pdf.set_draw_color(*POST_COLOUR)
     pdf.set_line_width(0.5)
-    pdf.rect(pdf.l_margin, top, pdf.epw, height, style="DF")
-    pdf.set_fill_color(255, 255, 255)  # fpdf2 tables fill cells with the current colour
-    pdf.set_xy(pdf.l_margin + 3, top + 2)
-    pdf.set_font(FAMILY, "B", 9.5)
     pdf.set_text_color(*INK)
-    pdf.cell(0, 5, "ATTENTION", new_x="LEFT", new_y="NEXT")
+    pdf.set_font(FAMILY, "B", 9.5)
+    pdf.cell(0, 7, "  ATTENTION", border="LTR", fill=True, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=9)
-    pdf.multi_cell(pdf.epw - 6, 4.8, text, align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(top + height + 1)
+    text = "\n".join(f"• {item}" for item in block.items)
+    pdf.multi_cell(
+        0, 4.8, text, border="LRB", fill=True, align="L", padding=(0, 3, 2, 3),
+        new_x="LMARGIN", new_y="NEXT",
+    )  # fmt: skip
+    pdf.set_fill_color(255, 255, 255)  # fpdf2 tables fill cells with the current colour
+    pdf.ln(1)
 
 
 def _table(pdf: FPDF, block: Table) -> None:
