@@ -106,7 +106,10 @@ def test_readme_summary_and_superbill_json_examples_have_the_real_keys(tmp_path)
     cli("demo", "--db", str(db))
     for command, marker in (
         (("summary", "James", "-f", "json"), "`summary CLIENT -f json`"),
-        (("superbill", "Maria", "--from", "2026-10-01", "-f", "json"), "`superbill CLIENT -f json`"),
+        (
+            ("superbill", "Maria", "--from", "2026-10-01", "-f", "json"),
+            "`superbill CLIENT -f json`",
+        ),
     ):
         real = json.loads(cli(*command).stdout)
         documented = _readme_json_after(marker)

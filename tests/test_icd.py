@@ -178,7 +178,7 @@ def imported_modules(stderr: str) -> set[str]:
     return names
 
 
-SLOW = ("simple_icd_10_cm", "sqlite_utils", "dateutil", "rich")
+SLOW = ("simple_icd_10_cm", "sqlite_utils", "dateutil", "rich", "fpdf", "fontTools", "PIL")
 
 
 @pytest.mark.parametrize(
@@ -209,3 +209,22 @@ def test_everyday_commands_do_not_import_slow_packages(practice, db_path, args):
     assert not top_level & set(SLOW), sorted(top_level & set(SLOW))
     if args[:2] == ("session", "log"):
         assert "Session 1 saved" in done.stdout
+
+
+def test_only_a_pdf_loads_the_pdf_library(practice, db_path, tmp_path):
+    """fpdf2 (with fontTools and Pillow) costs ~0.2 s to import: HTML and JSON don't pay it."""
+    practice(
+        "session", "log", "Jane", "--pre", "6", "--post", "3", "--technique", "swedish=30",
+        "--region", "neck", "--date", "2026-11-20",
+    )  # fmt: skip
+    loaded = {}
+    for suffix in ("html", "pdf"):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "medmassage", "--db", str(db_path),
+             "summary", "Jane", "--preview", "-o", str(tmp_path / f"s.{suffix}")],
+            capture_output=True, text=True, env=dict(os.environ), timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded[suffix] = {name.split(".")[0] for name in imported_modules(done.stderr)}
+    assert not loaded["html"] & set(SLOW), sorted(loaded["html"] & set(SLOW))
+    assert "fpdf" in loaded["pdf"]
