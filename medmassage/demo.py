@@ -81,6 +81,7 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
             "practice_name": "Cedar Street Medical Massage",
             "address": "412 Cedar St, Suite 3, Bellingham, WA 98225",
             "phone": "360-555-0142",
+            "tax_id": "91-1234567",
         },
         ["97124=38", "97140=45", "97112=45", "97110=40", "97010=12"],
         [],
