@@ -664,3 +664,10 @@ def test_to_alone_before_the_last_report_reaches_back_to_the_start_of_care(
     assert d["totals"]["visits"] == 4
     md = ten("summary", "Jane", "--from", "2026-11-03", "--to", "2026-11-03", "-f", "md").stdout
     assert "| **Total** | **1 visit** |" in md
+
+
+def test_all_due_passes_on_each_case_s_warnings(ten, tmp_path):
+    log(ten, "Jane", "2026-11-25", 5, 2, ("swedish=30",))  # not signed
+    result = ten("summary", "--all-due", "-o", str(tmp_path / "due"))
+    assert "case 1: 1 visit(s) in the period are unsigned drafts" in result.stderr
+    assert "case 1: 1 visit" not in result.stdout  # the list on stdout stays data

@@ -206,7 +206,7 @@ def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
             raise InputError(
                 "output", str(folder), f"cannot create this folder ({e.strerror})"
             ) from None
-        written, failed = [], []
+        written, failed, notes = [], [], []
         with _progress_bar(len(due)) as advance:
             for item in due:
                 try:
@@ -220,6 +220,7 @@ def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
                         if not preview:
                             record_report(conn, item["case_id"], on, period)
                         write_file(path, data)
+                    notes += [f"case {item['case_id']}: {w}" for w in report.warnings]
                     written.append(
                         {
                             "client": item["client"],
@@ -241,6 +242,8 @@ def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
     ]
     if written:
         print_rows(columns, written, "table", title=f"{len(written)} progress summaries written")
+    for message in notes:
+        warn(message)
     for message in failed:
         warn(message)
     if not preview and written:
