@@ -171,7 +171,23 @@ def missing_triggers(conn: sqlite3.Connection, version: int = LATEST_VERSION) ->
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction per command. BEGIN IMMEDIATE takes the write lock up front, so a
-    read-then-write never fails with SQLITE_BUSY_SNAPSHOT and the busy timeout can wait."""
+    read-then-write never fails with SQLITE_BUSY_SNAPSHOT and the busy timeout can wait.
+
+    Inside a transaction already open (a bulk import calling log_session per row), it is a
+    SAVEPOINT instead: the inner unit rolls back on its own error, and the outer transaction
+    still decides whether anything is kept.
+    """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT unit")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO unit")
+            conn.execute("RELEASE unit")
+            raise
+        else:
+            conn.execute("RELEASE unit")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
