@@ -1,0 +1,521 @@
+"""Scripting reports (SPEC §7.3): `report monthly`, `report period` and `report due`.
+
+Each report is plain data built from a handful of SQL aggregate queries (GROUP BY over the
+`session_date` index; never a Python loop over every session), so `report monthly` stays
+fast on a practice with 100,000 sessions. The CLI renders it: table on a terminal, JSON when
+piped, CSV, Markdown. Nothing here touches the terminal. The rules themselves (report due,
+MCID) are the pure functions of progress.py, called with the facts gathered here.
+
+The JSON and CSV shapes are a stable contract (the README copies this docstring's examples).
+
+`report monthly` / `report period`: one flat object in JSON; in CSV a header and one row, with
+the same keys in the same order (PERIOD_KEYS):
+
+    period_from, period_to, visits, clients_seen, new_clients, new_cases, clients_discharged,
+    cases_closed, minutes, units, units_97010, units_97110, units_97112, units_97124,
+    units_97140, visits_health, units_health, visits_workers_comp, units_workers_comp,
+    visits_auto_pip, units_auto_pip, visits_fsa_hsa, units_fsa_hsa, visits_self_pay,
+    units_self_pay, average_pain_pre, average_pain_post, average_relief, clients_reaching_mcid,
+    summaries_written, progress_reports_due, rx_expiring, rx_expired, cases_over_authorized
+
+- A period still running ends today (`period_to` is never after today).
+- Voided sessions never count. `visits`, `minutes`, units and pain are over the visits dated in
+  the period; `clients_seen` counts distinct clients with a visit in it.
+- `new_clients`: clients created in the period (the local date of `client.created`);
+  `new_cases`: cases opened in it; `clients_discharged`: clients whose discharge date is in it;
+  `cases_closed`: cases closed in it (a discharge closes the client's open cases too).
+- `units` and `units_CPT`: billed units (CPT lines as logged); `visits_PAYER`/`units_PAYER`
+  per payer type (hyphens become underscores). Every code and payer type is always present.
+- `average_pain_pre`, `average_pain_post`, `average_relief` (pre − post): one decimal, `null`
+  (empty in CSV) when there were no visits.
+- `clients_reaching_mcid`: clients seen in the period with a case whose NPRS change, from the
+  baseline (intake pain, else the first visit's pre-pain) to the pre-pain of the latest visit
+  up to `period_to`, reaches the MCID (≥ 2 points or ≥ 30 % of baseline).
+- `summaries_written`: progress summaries recorded as sent (`summary … -o FILE`) in the period.
+- As of `period_to`, over the cases open then: `progress_reports_due` (the payer's rule),
+  `rx_expiring` (prescription valid until `period_to` or within the 14 days after it),
+  `rx_expired` (valid-until date before `period_to`), `cases_over_authorized` (more visits than
+  authorized).
+
+Example (`report monthly --month 2026-10 -f json`):
+
+    {"period_from": "2026-10-01", "period_to": "2026-10-31", "visits": 6, "clients_seen": 3,
+     "new_clients": 2, "new_cases": 2, "clients_discharged": 0, "cases_closed": 0,
+     "minutes": 290, "units": 20, "units_97010": 0, "units_97110": 2, "units_97112": 0,
+     "units_97124": 10, "units_97140": 8, "visits_health": 2, "units_health": 6,
+     "visits_workers_comp": 2, "units_workers_comp": 6, "visits_auto_pip": 0,
+     "units_auto_pip": 0, "visits_fsa_hsa": 0, "units_fsa_hsa": 0, "visits_self_pay": 2,
+     "units_self_pay": 8, "average_pain_pre": 6.3, "average_pain_post": 3.7,
+     "average_relief": 2.7, "clients_reaching_mcid": 1, "summaries_written": 0,
+     "progress_reports_due": 1, "rx_expiring": 1, "rx_expired": 0, "cases_over_authorized": 0}
+
+`report due`: a JSON array of flat items; in CSV a header and one row per item (DUE_KEYS):
+
+    kind, client_id, client, case_id, payer_type, date, detail
+
+- Open cases only, as of today, ordered by client name, case id, then kind.
+- `kind` is one of `report-due` (a progress report is due; `date` = the day it fell due),
+  `rx-expired` (`date` = the valid-until date, passed), `rx-expiring` (valid until today or
+  within `--within` days, default 14; `date` = the valid-until date), `authorization` (visits
+  used have reached or passed the visits authorized; `date` = the visit that reached the limit).
+- `detail` is a sentence for people (its wording may change); scripts should use the others.
+
+Example (`report due -f json`):
+
+    [{"kind": "report-due", "client_id": 2, "client": "Bob Comp", "case_id": 2,
+      "payer_type": "workers-comp", "date": "2026-11-12",
+      "detail": "45 days since start of care"},
+     {"kind": "rx-expiring", "client_id": 2, "client": "Bob Comp", "case_id": 2,
+      "payer_type": "workers-comp", "date": "2026-12-05",
+      "detail": "prescription valid until 2026-12-05: 8 days left"},
+     {"kind": "authorization", "client_id": 2, "client": "Bob Comp", "case_id": 2,
+      "payer_type": "workers-comp", "date": "2026-11-10",
+      "detail": "4 of 3 authorized visits used: 1 over"}]
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from medmassage.catalog import CPT_CODES, DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
+from medmassage.dates import parse_period
+from medmassage.errors import InputError
+from medmassage.progress import ReportDue, change, report_due
+
+RX_WINDOW_DAYS = 14  # "prescriptions expiring" look this many days ahead (report due: --within)
+MAX_WITHIN_DAYS = 365
+CPT_ORDER: tuple[str, ...] = tuple(sorted(CPT_CODES))
+MONTH_HELP = "expected a month: 2026-10, this month or last month"
+
+
+def _payer_key(payer_type: str) -> str:
+    return payer_type.replace("-", "_")
+
+
+PERIOD_KEYS: tuple[str, ...] = (
+    "period_from",
+    "period_to",
+    "visits",
+    "clients_seen",
+    "new_clients",
+    "new_cases",
+    "clients_discharged",
+    "cases_closed",
+    "minutes",
+    "units",
+    *(f"units_{code}" for code in CPT_ORDER),
+    *(f"{what}_{_payer_key(p)}" for p in PAYER_TYPES for what in ("visits", "units")),
+    "average_pain_pre",
+    "average_pain_post",
+    "average_relief",
+    "clients_reaching_mcid",
+    "summaries_written",
+    "progress_reports_due",
+    "rx_expiring",
+    "rx_expired",
+    "cases_over_authorized",
+)
+
+DUE_KEYS: tuple[str, ...] = (
+    "kind",
+    "client_id",
+    "client",
+    "case_id",
+    "payer_type",
+    "date",
+    "detail",
+)
+DUE_KINDS: tuple[str, ...] = ("report-due", "rx-expired", "rx-expiring", "authorization")
+
+
+# --- periods --------------------------------------------------------------------------------------
+
+
+def month_period(text: str | None, on: date) -> tuple[date, date]:
+    """`--month`: a calendar month (`2026-10`, `this month`, `last month`; default this month).
+    A month still running ends on `on` (today); a month that has not begun is refused."""
+    if text is None:
+        first, last = parse_period("month", "this month", base=on)
+    else:
+        try:
+            first, last = parse_period("month", text, base=on)
+        except InputError:
+            raise InputError("month", text, MONTH_HELP) from None
+        if first == last:  # a single day, not a month
+            raise InputError("month", text, MONTH_HELP)
+    if first > on:
+        raise InputError("month", text, f"has not begun (today is {on.isoformat()})")
+    return first, min(last, on)
+
+
+def explicit_period(from_text: str, to_text: str | None, on: date) -> tuple[date, date]:
+    """`--from/--to`: days or months (a month given to --from starts on its first day, to --to
+    ends on its last). --to defaults to today; a period still running ends today."""
+    first = parse_period("from", from_text, base=on)[0]
+    last = parse_period("to", to_text, base=on)[1] if to_text is not None else on
+    if first > last:
+        raise InputError("from", from_text, f"must be on or before --to ({last.isoformat()})")
+    if first > on:
+        raise InputError("from", from_text, f"is in the future (today is {on.isoformat()})")
+    return first, min(last, on)
+
+
+def parse_within(text: str | int | None) -> int:
+    """`--within N`: days ahead for prescriptions expiring (default 14)."""
+    if text is None:
+        return RX_WINDOW_DAYS
+    from medmassage.validate import parse_int
+
+    return parse_int("within", text, 0, MAX_WITHIN_DAYS, "days")
+
+
+# --- the state of each open case on a day ---------------------------------------------------------
+
+# A case is open on day :on when its prescription existed by then and it was not closed by then.
+# (rx_date rather than `opened`: sessions and cases entered after the fact are still counted.)
+_OPEN_ON = "k.rx_date <= :on AND (k.status = 'open' OR k.close_date > :on)"
+
+# The latest progress report written by :on per case, with the visits dated within its period
+# but logged after it was written (`late`: not in that report, so still to be reported).
+_LAST_REPORTS = """
+SELECT r.case_id, r.period_to,
+       (SELECT count(*) FROM session s
+        WHERE s.case_id = r.case_id AND s.status != 'void' AND s.date <= r.period_to
+          AND s.id > coalesce(r.last_session_id, 0)) AS late
+FROM (SELECT case_id, period_to, last_session_id,
+             row_number() OVER (PARTITION BY case_id ORDER BY period_to DESC, id DESC) AS n
+      FROM progress_report WHERE written <= :on) r
+WHERE r.n = 1
+"""
+
+
+class CaseState(NamedTuple):
+    """An open case on a day: what `report due` and the snapshot counts are made of."""
+
+    case_id: int
+    client_id: int
+    client: str
+    payer_type: str
+    rx_until: date
+    visits_authorized: int
+    visit_dates: list[date]  # non-void visits up to the day, oldest first
+    report: ReportDue
+    report_fell_due: date | None
+
+    @property
+    def visits_used(self) -> int:
+        return len(self.visit_dates)
+
+
+def _report_rules(conn: sqlite3.Connection) -> dict[str, ReportRule]:
+    rules = dict(DEFAULT_REPORT_RULES)
+    for payer_type, visits, days in conn.execute(
+        "SELECT payer_type, every_visits, every_days FROM report_rule"
+    ):
+        rules[payer_type] = ReportRule(visits, days)
+    return rules
+
+
+def _fell_due(
+    rule: ReportRule, dates: list[date], report: ReportDue, late: int, on: date
+) -> date | None:
+    """The day a due report fell due: the visit that reached the rule's count, or the day the
+    rule's days ran out (once a visit had happened since), whichever came first."""
+    if not report.due or report.anchor is None:
+        return None
+    anchor = report.anchor
+    if report.anchor_kind == "start of care":
+        since = dates
+    else:  # late visits were logged after the last report: they count from its period's end
+        since = [anchor] * late + [d for d in dates if d > anchor]
+    found = []
+    if rule.visits is not None and len(since) >= rule.visits:
+        found.append(since[rule.visits - 1])
+    if rule.days is not None and since and (on - anchor).days >= rule.days:
+        found.append(max(anchor + timedelta(days=rule.days), since[0]))
+    return min(found) if found else None
+
+
+def case_states(conn: sqlite3.Connection, on: date) -> list[CaseState]:
+    """Every case open on `on`, ordered by client name and case id: visits up to `on` and
+    whether its progress report was due on `on` (progress.report_due, the same rule as
+    `progress` and `session log`), from four queries whatever the number of cases."""
+    params = {"on": on.isoformat()}
+    rules = _report_rules(conn)
+    last = {
+        case_id: (date.fromisoformat(period_to), late)
+        for case_id, period_to, late in conn.execute(_LAST_REPORTS, params)
+    }
+    dates: dict[int, list[date]] = {}
+    for case_id, joined in conn.execute(
+        # CROSS JOIN keeps this order: the open cases first, then each one's sessions through
+        # the (case_id, date) index, instead of a scan of every session ever logged.
+        f"SELECT k.id, group_concat(s.date) FROM care_case k CROSS JOIN session s "
+        f"ON s.case_id = k.id WHERE {_OPEN_ON} AND s.status != 'void' AND s.date <= :on "
+        f"GROUP BY k.id",
+        params,
+    ):
+        dates[case_id] = sorted(date.fromisoformat(d) for d in joined.split(","))
+    out = []
+    for row in conn.execute(
+        f"SELECT k.id, k.client_id, c.name, k.payer_type, k.rx_until, k.visits_authorized "
+        f"FROM care_case k JOIN client c ON c.id = k.client_id WHERE {_OPEN_ON} "
+        f"ORDER BY c.name COLLATE NOCASE, k.id",
+        params,
+    ):
+        case_id, payer_type = row[0], row[3]
+        visit_dates = dates.get(case_id, [])
+        period_to, late = last.get(case_id, (None, 0))
+        rule = rules[payer_type]
+        due = report_due(rule, visit_dates, period_to, on, late=late)
+        out.append(
+            CaseState(
+                case_id=case_id,
+                client_id=row[1],
+                client=row[2],
+                payer_type=payer_type,
+                rx_until=date.fromisoformat(row[4]),
+                visits_authorized=row[5],
+                visit_dates=visit_dates,
+                report=due,
+                report_fell_due=_fell_due(rule, visit_dates, due, late, on),
+            )
+        )
+    return out
+
+
+# --- report due -----------------------------------------------------------------------------------
+
+
+class DueItem(NamedTuple):
+    kind: str  # one of DUE_KINDS
+    client_id: int
+    client: str
+    case_id: int
+    payer_type: str
+    date: date | None
+    detail: str
+
+    def to_dict(self) -> dict:
+        """One item of `report due -f json` (keys: DUE_KEYS)."""
+        data = self._asdict()
+        data["date"] = self.date.isoformat() if self.date else None
+        return data
+
+
+def _days(n: int) -> str:
+    return f"{n} day" + ("" if n == 1 else "s")
+
+
+def items_for(state: CaseState, on: date, within: int) -> list[DueItem]:
+    """What needs doing for one open case on `on`, in DUE_KINDS order."""
+    s = state
+
+    def item(kind: str, day: date | None, detail: str) -> DueItem:
+        return DueItem(kind, s.client_id, s.client, s.case_id, s.payer_type, day, detail)
+
+    out = []
+    if s.report.due:
+        out.append(item("report-due", s.report_fell_due, "; ".join(s.report.reasons)))
+    left = (s.rx_until - on).days
+    if left < 0:
+        out.append(
+            item(
+                "rx-expired",
+                s.rx_until,
+                f"prescription valid until {s.rx_until.isoformat()}: expired {_days(-left)} ago",
+            )
+        )
+    elif left <= within:
+        when = "today is the last day" if left == 0 else f"{_days(left)} left"
+        out.append(
+            item("rx-expiring", s.rx_until, f"prescription valid until {s.rx_until}: {when}")
+        )
+    used, authorized = s.visits_used, s.visits_authorized
+    if used >= authorized:
+        over = used - authorized
+        detail = f"{used} of {authorized} authorized visits used: " + (
+            f"{over} over" if over else "none left"
+        )
+        out.append(item("authorization", s.visit_dates[authorized - 1], detail))
+    return out
+
+
+def due_items(conn: sqlite3.Connection, on: date, within: int = RX_WINDOW_DAYS) -> list[DueItem]:
+    """`report due`: progress reports due, prescriptions expired or expiring within `within`
+    days, and authorizations used up, for every open case on `on`."""
+    with read_snapshot(conn):
+        states = case_states(conn, on)
+    return [i for s in states for i in items_for(s, on, within)]
+
+
+# --- monthly / period report ----------------------------------------------------------------------
+
+
+class PeriodReport(NamedTuple):
+    """`report monthly` and `report period`: activity in a period, and the open cases' state at
+    its end. `to_dict()` is the stable, flat JSON/CSV contract (PERIOD_KEYS)."""
+
+    first: date
+    last: date
+    visits: int
+    clients_seen: int
+    new_clients: int
+    new_cases: int
+    clients_discharged: int
+    cases_closed: int
+    minutes: int
+    units: int
+    units_by_cpt: dict[str, int]
+    visits_by_payer: dict[str, int]
+    units_by_payer: dict[str, int]
+    average_pain_pre: float | None
+    average_pain_post: float | None
+    average_relief: float | None
+    clients_reaching_mcid: int
+    summaries_written: int
+    progress_reports_due: int
+    rx_expiring: int
+    rx_expired: int
+    cases_over_authorized: int
+
+    def to_dict(self) -> dict:
+        data: dict[str, object] = {
+            "period_from": self.first.isoformat(),
+            "period_to": self.last.isoformat(),
+            "visits": self.visits,
+            "clients_seen": self.clients_seen,
+            "new_clients": self.new_clients,
+            "new_cases": self.new_cases,
+            "clients_discharged": self.clients_discharged,
+            "cases_closed": self.cases_closed,
+            "minutes": self.minutes,
+            "units": self.units,
+        }
+        for code in CPT_ORDER:
+            data[f"units_{code}"] = self.units_by_cpt.get(code, 0)
+        for payer in PAYER_TYPES:
+            data[f"visits_{_payer_key(payer)}"] = self.visits_by_payer.get(payer, 0)
+            data[f"units_{_payer_key(payer)}"] = self.units_by_payer.get(payer, 0)
+        data.update(
+            average_pain_pre=self.average_pain_pre,
+            average_pain_post=self.average_pain_post,
+            average_relief=self.average_relief,
+            clients_reaching_mcid=self.clients_reaching_mcid,
+            summaries_written=self.summaries_written,
+            progress_reports_due=self.progress_reports_due,
+            rx_expiring=self.rx_expiring,
+            rx_expired=self.rx_expired,
+            cases_over_authorized=self.cases_over_authorized,
+        )
+        return data
+
+
+_IN_PERIOD = "s.date BETWEEN :first AND :last AND s.status != 'void'"
+
+# Per case seen in the period: the NPRS baseline (intake pain, else the first visit's pre-pain,
+# as chart.build_progress has it) and the pre-pain of the latest visit up to the period's end.
+_PAIN_CHANGE = f"""
+WITH seen AS (SELECT DISTINCT s.case_id FROM session s WHERE {_IN_PERIOD})
+SELECT k.client_id,
+       coalesce(
+           (SELECT i.pain FROM intake i WHERE i.case_id = k.id),
+           (SELECT f.pain_pre FROM session f WHERE f.case_id = k.id AND f.status != 'void'
+            ORDER BY f.date, coalesce(f.start_time, ''), f.id LIMIT 1)) AS baseline,
+       (SELECT c.pain_pre FROM session c
+        WHERE c.case_id = k.id AND c.status != 'void' AND c.date <= :last
+        ORDER BY c.date DESC, coalesce(c.start_time, '') DESC, c.id DESC LIMIT 1) AS current
+FROM seen JOIN care_case k ON k.id = seen.case_id
+"""
+
+
+def _average(total: int | None, count: int) -> float | None:
+    return round(total / count, 1) if count and total is not None else None
+
+
+def period_report(conn: sqlite3.Connection, first: date, last: date) -> PeriodReport:
+    """Activity from `first` to `last` (inclusive) and the open cases' state on `last`."""
+    params = {"first": first.isoformat(), "last": last.isoformat()}
+    with read_snapshot(conn):
+        visits, clients_seen, minutes, pre, post = conn.execute(
+            f"SELECT count(*), count(DISTINCT k.client_id), sum(s.minutes), sum(s.pain_pre), "
+            f"sum(s.pain_post) FROM session s JOIN care_case k ON k.id = s.case_id "
+            f"WHERE {_IN_PERIOD}",
+            params,
+        ).fetchone()
+        visits_by_payer = dict(
+            conn.execute(
+                f"SELECT k.payer_type, count(*) FROM session s "
+                f"JOIN care_case k ON k.id = s.case_id WHERE {_IN_PERIOD} GROUP BY k.payer_type",
+                params,
+            ).fetchall()
+        )
+        units_by_cpt: dict[str, int] = {}
+        units_by_payer: dict[str, int] = {}
+        for payer, code, units in conn.execute(
+            f"SELECT k.payer_type, p.cpt, sum(p.units) FROM session s "
+            f"JOIN session_cpt p ON p.session_id = s.id JOIN care_case k ON k.id = s.case_id "
+            f"WHERE {_IN_PERIOD} GROUP BY k.payer_type, p.cpt",
+            params,
+        ):
+            units_by_cpt[code] = units_by_cpt.get(code, 0) + units
+            units_by_payer[payer] = units_by_payer.get(payer, 0) + units
+        new_clients, discharged, new_cases, closed, summaries = conn.execute(
+            "SELECT "
+            "(SELECT count(*) FROM client WHERE substr(created, 1, 10) BETWEEN :first AND :last),"
+            "(SELECT count(*) FROM client WHERE discharge_date BETWEEN :first AND :last),"
+            "(SELECT count(*) FROM care_case WHERE substr(opened, 1, 10) BETWEEN :first AND :last),"
+            "(SELECT count(*) FROM care_case WHERE close_date BETWEEN :first AND :last),"
+            "(SELECT count(*) FROM progress_report WHERE written BETWEEN :first AND :last)",
+            params,
+        ).fetchone()
+        reaching = {
+            client_id
+            for client_id, baseline, current in conn.execute(_PAIN_CHANGE, params)
+            if baseline is not None
+            and current is not None
+            and change("nprs", baseline, current).mcid_met
+        }
+        states = case_states(conn, last)
+    return PeriodReport(
+        first=first,
+        last=last,
+        visits=visits,
+        clients_seen=clients_seen,
+        new_clients=new_clients,
+        new_cases=new_cases,
+        clients_discharged=discharged,
+        cases_closed=closed,
+        minutes=minutes or 0,
+        units=sum(units_by_cpt.values()),
+        units_by_cpt=units_by_cpt,
+        visits_by_payer=visits_by_payer,
+        units_by_payer=units_by_payer,
+        average_pain_pre=_average(pre, visits),
+        average_pain_post=_average(post, visits),
+        average_relief=_average(pre - post if visits else None, visits),
+        clients_reaching_mcid=len(reaching),
+        summaries_written=summaries,
+        progress_reports_due=sum(s.report.due for s in states),
+        rx_expiring=sum(0 <= (s.rx_until - last).days <= RX_WINDOW_DAYS for s in states),
+        rx_expired=sum(s.rx_until < last for s in states),
+        cases_over_authorized=sum(s.visits_used > s.visits_authorized for s in states),
+    )
+
+
+@contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction, so every query of a report sees the same database (WAL: a
+    command writing meanwhile neither blocks the report nor shows up half in it)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
