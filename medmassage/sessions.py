@@ -93,12 +93,77 @@ def add_custom_technique(conn: sqlite3.Connection, name: str, cpt: str) -> None:
         db.audit(conn, "add", "technique", None)
 
 
-def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput) -> Logged:
-    """Validate, compute units and guards, and write the session in one transaction."""
+class PreparedSession(NamedTuple):
+    """A session's values once validated: what `session log` and `import sessions` both store."""
+
+    pre: int
+    post: int
+    regions: list[str]
+    techniques: dict[str, tuple[str, int]]  # name → (cpt, minutes), in the order first given
+    minutes: int
+    notes: dict[str, str | None]
+    override: str | None  # the --allow-expired reason, if one was given
+
+    @property
+    def code_minutes(self) -> list[tuple[str, int]]:
+        return list(self.techniques.values())
+
+
+class Notice(NamedTuple):
+    """A warning about a logged session; `kind` lets a bulk import count them by kind."""
+
+    kind: str
+    text: str
+
+
+# What each kind of warning means, for summaries that count them (import sessions).
+NOTICE_KINDS: dict[str, str] = {
+    "rx-expired": "after the prescription's valid-until date (flagged)",
+    "rx-not-yet-valid": "before the prescription date (flagged)",
+    "over-authorized": "beyond the visits authorized (flagged)",
+    "under-8-minutes": "under 8 timed minutes: no timed units",
+    "ama-midpoint": "a CPT line under the AMA 8-minute midpoint: 0 units",
+    "same-day": "another visit on the same day for the case: check the units",
+    "frequency": "more visits in a week than the order's frequency",
+    "regions-not-ordered": "regions not on the prescription",
+    "pain-higher": "pain higher after the session than before",
+}
+
+
+class RxProblem(NamedTuple):
+    """A visit outside the prescription: a warning, or for workers' comp a refusal."""
+
+    kind: str  # a NOTICE_KINDS key
+    field: str
+    value: str
+    reason: str  # "is after the prescription's valid-until date 2026-12-31"
+    warning: str  # the same in plain words, for the warning
+
+
+class RxGuard(NamedTuple):
+    """The prescription/authorization check of one visit (SPEC §5)."""
+
+    flag: str | None  # 'expired', 'not-yet-valid' or None
+    over: bool  # beyond the visits authorized
+    problems: list[RxProblem]
+
+    def refused(self, case: sqlite3.Row | dict, override: str | None) -> bool:
+        """Workers' comp refuses a visit outside the prescription unless a reason is given."""
+        return bool(self.problems) and case["payer_type"] in STRICT_RX_PAYERS and override is None
+
+
+def check_case_open(case: sqlite3.Row | dict) -> None:
     if case["status"] != "open":
         raise InputError(
             "case", case["id"], f"is closed ({case['close_reason']}); open a new case to treat"
         )
+
+
+def prepare_session(given: SessionInput, custom: dict[str, str]) -> PreparedSession:
+    """Validate what was typed (no database access): pain, regions, techniques, minutes, notes.
+
+    `custom` holds the therapist's own techniques (custom_techniques(conn)).
+    """
     pre = parse_pain("pre", given.pre)
     post = parse_pain("post", given.post)
     regions = parse_regions(given.regions)
@@ -106,7 +171,6 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         raise InputError(
             "technique", None, "give at least one --technique NAME=MINUTES, e.g. swedish=30"
         )
-    custom = custom_techniques(conn)
     merged: dict[str, tuple[str, int]] = {}
     for spec in given.techniques:
         name, cpt, minutes = parse_technique(spec, custom)
@@ -137,8 +201,106 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         if given.allow_expired is not None
         else None
     )
+    return PreparedSession(pre, post, regions, merged, total, notes, override)
 
-    billing = bill([(cpt, m) for cpt, m in merged.values()], case["units_rule"])
+
+def rx_guard(case: sqlite3.Row | dict, day: date, visits_used: int) -> RxGuard:
+    """Rx dates and visits authorized for a visit on `day` that is the case's `visits_used`th."""
+    flag = rx_flag(day, date.fromisoformat(case["rx_date"]), date.fromisoformat(case["rx_until"]))
+    over = over_authorized(visits_used, case["visits_authorized"])
+    problems: list[RxProblem] = []
+    if flag == "expired":
+        problems.append(
+            RxProblem(
+                "rx-expired",
+                "date",
+                day.isoformat(),
+                f"is after the prescription's valid-until date {case['rx_until']}",
+                f"the prescription expired on {case['rx_until']} (session date {day.isoformat()})",
+            )
+        )
+    elif flag == "not-yet-valid":
+        problems.append(
+            RxProblem(
+                "rx-not-yet-valid",
+                "date",
+                day.isoformat(),
+                f"is before the prescription date {case['rx_date']}",
+                f"the prescription starts on {case['rx_date']} (session date {day.isoformat()})",
+            )
+        )
+    if over:
+        beyond = f"visit {visits_used} is beyond the {case['visits_authorized']} visits authorized"
+        problems.append(
+            RxProblem(
+                "over-authorized",
+                "visits",
+                str(visits_used),
+                f"is beyond the {case['visits_authorized']} visits authorized",
+                beyond,
+            )
+        )
+    return RxGuard(flag, over, problems)
+
+
+def session_values(
+    case: sqlite3.Row | dict,
+    prepared: PreparedSession,
+    day: date,
+    start_time: str | None,
+    guard: RxGuard,
+    created: str,
+) -> dict[str, object]:
+    """The `session` row of a visit (a draft; signing is a separate step)."""
+    return {
+        "case_id": case["id"],
+        "date": day.isoformat(),
+        "start_time": start_time,
+        "minutes": prepared.minutes,
+        "pain_pre": prepared.pre,
+        "pain_post": prepared.post,
+        "regions": json.dumps(prepared.regions),
+        **prepared.notes,
+        "units_rule": case["units_rule"],
+        "rx_flag": guard.flag,
+        "over_authorized": int(guard.over),
+        "override_reason": prepared.override if guard.problems else None,
+        "created": created,
+    }
+
+
+def technique_rows(
+    session_id: int, prepared: PreparedSession
+) -> list[tuple[int, int, str, str, int]]:
+    """(session_id, position, technique, cpt, minutes) rows for `session_technique`."""
+    return [
+        (session_id, position, name, cpt, minutes)
+        for position, (name, (cpt, minutes)) in enumerate(prepared.techniques.items(), start=1)
+    ]
+
+
+def cpt_rows(session_id: int, billing: Billing) -> list[tuple[int, int, str, int, int]]:
+    """(session_id, position, cpt, minutes, units) rows for `session_cpt`."""
+    return [
+        (session_id, position, line.code, line.minutes, line.units)
+        for position, line in enumerate(billing.lines, start=1)
+    ]
+
+
+TECHNIQUE_INSERT = (
+    "INSERT INTO session_technique (session_id, position, technique, cpt, minutes) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+CPT_INSERT = (
+    "INSERT INTO session_cpt (session_id, position, cpt, minutes, units) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput) -> Logged:
+    """Validate, compute units and guards, and write the session in one transaction."""
+    check_case_open(case)
+    prepared = prepare_session(given, custom_techniques(conn))
+    billing = bill(prepared.code_minutes, case["units_rule"])
     day = given.day
     warnings: list[str] = []
 
@@ -149,95 +311,36 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
                 "SELECT date FROM session WHERE case_id = ? AND status != 'void'", (case["id"],)
             )
         ]
-        visits_used = len(visit_days) + 1
-        flag = rx_flag(
-            day, date.fromisoformat(case["rx_date"]), date.fromisoformat(case["rx_until"])
-        )
-        over = over_authorized(visits_used, case["visits_authorized"])
-        # (refusal naming the field and value, warning in plain words) for each problem.
-        problems: list[tuple[str, str]] = []
-        if flag == "expired":
-            problems.append(
-                (
-                    f"date: {day.isoformat()} is after the prescription's valid-until date "
-                    f"{case['rx_until']}",
-                    f"the prescription expired on {case['rx_until']} "
-                    f"(session date {day.isoformat()})",
-                )
-            )
-        elif flag == "not-yet-valid":
-            problems.append(
-                (
-                    f"date: {day.isoformat()} is before the prescription date {case['rx_date']}",
-                    f"the prescription starts on {case['rx_date']} "
-                    f"(session date {day.isoformat()})",
-                )
-            )
-        if over:
-            beyond = (
-                f"visit {visits_used} is beyond the {case['visits_authorized']} visits authorized"
-            )
-            problems.append((f"visits: {beyond}", beyond))
-        if problems and case["payer_type"] in STRICT_RX_PAYERS and override is None:
+        guard = rx_guard(case, day, len(visit_days) + 1)
+        if guard.refused(case, prepared.override):
+            refusals = "; ".join(_refusal(p) for p in guard.problems)
             raise RuleRefused(
-                f"{'; '.join(r for r, _ in problems)} — workers' comp pays for no treatment "
+                f"{refusals} — workers' comp pays for no treatment "
                 "outside the prescription, so nothing was saved; get a renewed prescription or "
                 "authorization, or record why with --allow-expired REASON"
             )
-        warnings.extend(f"{w} — flagged on this session" for _, w in problems)
+        warnings.extend(f"{p.warning} — flagged on this session" for p in guard.problems)
 
         session_id = db.insert(
             conn,
             "session",
-            {
-                "case_id": case["id"],
-                "date": day.isoformat(),
-                "start_time": given.start_time,
-                "minutes": total,
-                "pain_pre": pre,
-                "pain_post": post,
-                "regions": json.dumps(regions),
-                **notes,
-                "units_rule": case["units_rule"],
-                "rx_flag": flag,
-                "over_authorized": int(over),
-                "override_reason": override if problems else None,
-                "created": now_stamp(),
-            },
+            session_values(case, prepared, day, given.start_time, guard, now_stamp()),
         )
-        for position, (name, (cpt, minutes)) in enumerate(merged.items(), start=1):
-            db.insert(
-                conn,
-                "session_technique",
-                {
-                    "session_id": session_id,
-                    "position": position,
-                    "technique": name,
-                    "cpt": cpt,
-                    "minutes": minutes,
-                },
-            )
-        for position, line in enumerate(billing.lines, start=1):
-            db.insert(
-                conn,
-                "session_cpt",
-                {
-                    "session_id": session_id,
-                    "position": position,
-                    "cpt": line.code,
-                    "minutes": line.minutes,
-                    "units": line.units,
-                },
-            )
+        conn.executemany(TECHNIQUE_INSERT, technique_rows(session_id, prepared))
+        conn.executemany(CPT_INSERT, cpt_rows(session_id, billing))
         db.audit(conn, "log", "session", session_id)
         visit = visit_number(conn, get_session_row(conn, session_id))
         if given.sign:
             _sign(conn, session_id)
 
-        warnings.extend(_billing_warnings(billing))
-        warnings.extend(_visit_warnings(conn, case, session_id, day, regions, visit_days))
-        if post > pre:
-            warnings.append(f"pain was higher after the session ({pre} → {post})")
+        same_day = sum(1 for d in visit_days if d == day)
+        start = monday_of(day)
+        same_week = sum(1 for d in visit_days if monday_of(d) == start)
+        notices = [
+            *billing_warnings(billing),
+            *visit_warnings(case, day, prepared, same_day, same_week),
+        ]
+        warnings.extend(n.text for n in notices)
         due, rule = report_status(conn, case, [*visit_days, day], day)
         if due.due:
             warnings.append(
@@ -251,68 +354,106 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         visit=visit,
         visits_authorized=case["visits_authorized"],
         day=day,
-        minutes=total,
+        minutes=prepared.minutes,
         billing=billing,
         signed=given.sign,
         warnings=warnings,
     )
 
 
-def _billing_warnings(billing: Billing) -> list[str]:
+def _refusal(problem: RxProblem) -> str:
+    """`date: 2027-01-05 is after …` / `visits: visit 13 is beyond …`, as session log says it."""
+    if problem.kind == "over-authorized":
+        return f"visits: {problem.warning}"
+    return f"{problem.field}: {problem.value} {problem.reason}"
+
+
+def billing_warnings(billing: Billing) -> list[Notice]:
     out = []
     if billing.under_eight_minutes:
         out.append(
-            f"under 8 timed minutes ({billing.timed_minutes} min): no timed units can be billed"
+            Notice(
+                "under-8-minutes",
+                f"under 8 timed minutes ({billing.timed_minutes} min): "
+                "no timed units can be billed",
+            )
         )
     elif billing.rule == "ama":
         for line in billing.lines:
             if line.timed and line.units == 0:
                 out.append(
-                    f"{line.code}: {line.minutes} min is under the 8-minute midpoint: 0 units (AMA)"
+                    Notice(
+                        "ama-midpoint",
+                        f"{line.code}: {line.minutes} min is under the 8-minute midpoint: "
+                        "0 units (AMA)",
+                    )
                 )
     return out
 
 
-def _visit_warnings(
-    conn: sqlite3.Connection,
-    case: sqlite3.Row,
-    session_id: int,
+def visit_warnings(
+    case: sqlite3.Row | dict,
     day: date,
-    regions: list[str],
-    earlier_days: list[date],
-) -> list[str]:
+    prepared: PreparedSession,
+    earlier_same_day: int,
+    earlier_same_week: int,
+) -> list[Notice]:
+    """Warnings about a visit beside the case's other visits (`earlier_*`: how many other
+    non-void visits of the case fall on the same day, and in the same Mon–Sun week)."""
     out = []
-    if day in earlier_days:
+    if earlier_same_day:
         out.append(
-            f"another visit is already logged on {day.isoformat()} for this case; "
-            "the CMS rule totals timed minutes per day — check the units"
+            Notice(
+                "same-day",
+                f"another visit is already logged on {day.isoformat()} for this case; "
+                "the CMS rule totals timed minutes per day — check the units",
+            )
         )
     per_week = frequency_per_week(case["frequency"])
     if per_week is not None:
-        start = monday_of(day)
-        in_week = sum(1 for d in earlier_days if monday_of(d) == start) + 1
+        in_week = earlier_same_week + 1
         if in_week > per_week:
             out.append(
-                f"{in_week} visits in the week of {start.isoformat()} (Mon–Sun); "
-                f"the order is {case['frequency']}"
+                Notice(
+                    "frequency",
+                    f"{in_week} visits in the week of {monday_of(day).isoformat()} (Mon–Sun); "
+                    f"the order is {case['frequency']}",
+                )
             )
     ordered = json.loads(case["areas_ordered"])
     if ordered:
-        outside = [r for r in regions if r not in ordered]
+        outside = [r for r in prepared.regions if r not in ordered]
         if outside:
             out.append(
-                f"regions not on the prescription: {', '.join(outside)} "
-                f"(ordered: {', '.join(ordered)}) — note why in the subjective section"
+                Notice(
+                    "regions-not-ordered",
+                    f"regions not on the prescription: {', '.join(outside)} "
+                    f"(ordered: {', '.join(ordered)}) — note why in the subjective section",
+                )
             )
+    if prepared.post > prepared.pre:
+        out.append(
+            Notice(
+                "pain-higher",
+                f"pain was higher after the session ({prepared.pre} → {prepared.post})",
+            )
+        )
     return out
 
 
 def _sign(conn: sqlite3.Connection, session_id: int) -> None:
-    conn.execute(
+    sign_drafts(conn, [session_id])
+
+
+def sign_drafts(conn: sqlite3.Connection, session_ids: list[int]) -> None:
+    """Sign drafts just written in this transaction (session log --sign, import --sign)."""
+    stamp = now_stamp()
+    conn.executemany(
         "UPDATE session SET status = 'signed', signed_at = ? WHERE id = ?",
-        (now_stamp(), session_id),
+        [(stamp, session_id) for session_id in session_ids],
     )
-    db.audit(conn, "sign", "session", session_id)
+    for session_id in session_ids:
+        db.audit(conn, "sign", "session", session_id)
 
 
 def parse_session_id(value: str | int) -> int:
