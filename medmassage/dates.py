@@ -36,8 +36,13 @@ def today() -> date:
 
 
 def now_stamp() -> str:
-    """The current local time with its UTC offset, for created/audit columns."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+    """The current local time with its UTC offset, for created/audit columns. When "today" is
+    pinned (MEDMASSAGE_TODAY, --today), the stamp carries that day, so a new client or case
+    counts as new in the pinned month's report."""
+    now = datetime.now().astimezone()
+    if os.environ.get("MEDMASSAGE_TODAY"):
+        now = datetime.combine(today(), now.timetz())
+    return now.isoformat(timespec="seconds")
 
 
 def _weekday(word: str, base: date) -> date | None:

@@ -10,6 +10,7 @@ Python start-up, more than the whole budget of an everyday command (SPEC §9).
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import stat
@@ -198,6 +199,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+@functools.cache
 def actor() -> str:
     """The OS user recorded in audit rows."""
     try:

@@ -90,7 +90,7 @@ def resolve_format(
 
 
 # A path the user can fix (exit 2) versus trouble with the disk itself (exit 1).
-_USER_PATH_ERRORS = {
+USER_PATH_ERRORS = {
     errno.ENOENT,
     errno.ENOTDIR,
     errno.EISDIR,
@@ -102,11 +102,29 @@ _USER_PATH_ERRORS = {
 }
 
 
+SQLITE_HEADERS = (b"SQLite format 3\x00", b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def refuse_unsafe_target(output: Path) -> None:
+    """No name (`-o /`), or an existing SQLite database or WAL file (`-o practice.db` would
+    replace the practice with a report): refuse before writing anything."""
+    if not output.name or output.name in (".", ".."):
+        raise InputError("output", str(output), "give a file name")
+    try:
+        with open(output, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return  # absent or unreadable: the write itself will say
+    if head.startswith(SQLITE_HEADERS):
+        raise InputError("output", str(output), "is a SQLite database; choose another file name")
+
+
 def write_file(output: Path, data: bytes) -> None:
     """Write `data` to `output` whole or not at all: a temp file created owner-only in the same
     folder, fsync'd, then renamed over the target (a reader never sees half a file, and a
     failure leaves the old file as it was). The folder is fsync'd so the rename survives a
     power cut."""
+    refuse_unsafe_target(output)
     temp = output.with_name(f".{output.name}.tmp{os.getpid()}")
     with contextlib.suppress(OSError):
         temp.unlink()  # left by a crashed run with the same pid; O_EXCL below refuses links
@@ -123,7 +141,7 @@ def write_file(output: Path, data: bytes) -> None:
     except OSError as e:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
-        if e.errno in _USER_PATH_ERRORS:
+        if e.errno in USER_PATH_ERRORS:
             raise InputError("output", str(output), f"cannot write there ({e.strerror})") from None
         raise RuntimeProblem(f"output: could not write {output} ({e.strerror})") from None
     try:

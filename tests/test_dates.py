@@ -172,3 +172,21 @@ def test_parse_period_rejects(text: str) -> None:
     with pytest.raises(InputError) as err:
         parse_period("month", text, base=BASE)
     assert err.value.field == "month"
+
+
+def test_hidden_today_option_pins_now_like_the_environment(practice, db_path, sh):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "MEDMASSAGE_TODAY"}
+    log = ("session", "log", "Jane", "--date", "2030-01-10", "--pre", "5", "--post", "2",
+           "--technique", "swedish=30", "--region", "neck")  # fmt: skip
+    future = sh("--db", str(db_path), *log, env=env)
+    assert future.returncode == 2 and "is in the future" in future.stderr
+    pinned = sh("--db", str(db_path), "--today", "2030-01-15", *log, env=env)
+    assert pinned.returncode == 0, pinned.stderr
+    assert "2030-01-10" in pinned.stdout
+    bad = sh("--db", str(db_path), "--today", "2030-02-30", "client", "list", env=env)
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "error: today: '2030-02-30' — an ISO date like 2026-11-27"
+    )
+    assert "--today" not in sh("--help", env=env).stdout  # hidden

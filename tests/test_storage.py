@@ -663,3 +663,23 @@ def test_two_processes_logging_at_once_both_succeed(practice, db_path):
     assert query(db_path, "SELECT count(*) FROM session")[0][0] == 20
     assert query(db_path, "SELECT count(*) FROM audit WHERE action = 'log'")[0][0] == 20
     assert query(db_path, "PRAGMA integrity_check")[0][0] == "ok"
+
+
+def test_output_never_replaces_a_database_and_needs_a_file_name(practice, db_path, tmp_path):
+    """`-o practice.db` would swap the practice for a report: refused, the database intact."""
+    from tests.conftest import count_rows
+
+    before = count_rows(db_path)
+    other = tmp_path / "other.db"
+    import sqlite3
+
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    for target in (db_path, other):
+        result = practice("progress", "Jane", "-f", "json", "-o", str(target), ok=False)
+        assert result.exit_code == 2
+        assert result.stderr.strip().endswith("is a SQLite database; choose another file name")
+    assert count_rows(db_path) == before
+    result = practice("client", "list", "-f", "json", "-o", "/", ok=False)
+    assert (result.exit_code, result.stderr.strip()) == (
+        2, "error: output: '/' — give a file name"
+    )  # fmt: skip

@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "progress": ("sessions", "progress", None),
     "summary": ("documents", "summary", None),
     "superbill": ("documents", "superbill", None),
+    "report": ("reports", "app", "Monthly, period and due reports (JSON/CSV for scripts)."),
+    "export": ("exporting", "app", "Export everything (JSON/CSV), or a client as a FHIR bundle."),
+    "import": ("importing", "app", "Import sessions from another system (CSV)."),
     "catalog": ("catalog", "app", "Techniques (CPT), regions and conditions."),
     "db": ("dbcmd", "app", "Where the database is."),
     "demo": ("demo", "demo", None),
@@ -55,7 +58,27 @@ def main_options(
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = None,
+    pinned_today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            metavar="DATE",
+            hidden=True,  # for reproducible reports and tests; same as MEDMASSAGE_TODAY
+            help="Act as if today were DATE (ISO).",
+        ),
+    ] = None,
 ) -> None:
+    if pinned_today is not None:
+        import os
+        from datetime import date
+
+        from medmassage.cli.common import fail
+
+        try:
+            date.fromisoformat(pinned_today)
+        except ValueError:
+            raise fail(f"today: {pinned_today!r} — an ISO date like 2026-11-27", 2) from None
+        os.environ["MEDMASSAGE_TODAY"] = pinned_today
     ctx.obj = State(db_option=db)
 
 
@@ -100,7 +123,7 @@ def _command_path(argv: list[str]) -> tuple[str | None, str | None]:
     words: list[str] = []
     args = iter(argv)
     for arg in args:
-        if arg == "--db":
+        if arg in ("--db", "--today"):
             next(args, None)
         elif not arg.startswith("-"):
             words.append(arg)
