@@ -36,6 +36,8 @@ def test_the_command_tree_is_what_the_readme_documents():
         "session log", "session list", "session show", "session sign", "session amend",
         "session void",
         "progress", "summary", "superbill", "goal add", "goal list", "goal set",
+        "report monthly", "report period", "report due", "export all", "export fhir",
+        "import sessions",
         "catalog techniques", "catalog regions", "catalog conditions",
         "catalog add-technique", "db path", "demo",
     }  # fmt: skip
@@ -121,6 +123,22 @@ def test_readme_summary_and_superbill_json_examples_have_the_real_keys(tmp_path)
                 assert set(documented[key][0]) == set(value[0]), (command[0], key)
 
 
+def test_readme_report_keys_are_real(tmp_path):
+    from tests.conftest import Cli
+
+    db = tmp_path / "demo.db"
+    cli = Cli(db)
+    cli("demo", "--db", str(db))
+    header = cli("report", "monthly", "-f", "csv").stdout.splitlines()[0]
+    assert f"`{header}`" in README
+    monthly = json.loads(cli("report", "monthly", "-f", "json").stdout)
+    assert list(_readme_json_after("`report monthly -f json`")) == list(monthly)
+    due = json.loads(cli("report", "due", "-f", "json").stdout)
+    documented = _readme_json_after("`report due -f json`")
+    assert due and list(documented[0]) == list(due[0])
+    assert f"`{','.join(due[0])}`" in README
+
+
 def test_readme_progress_csv_columns_are_real(practice):
     practice(
         "session", "log", "Jane", "--pre", "6", "--post", "3",
@@ -153,6 +171,8 @@ def test_readme_examples_run_in_order_on_a_new_database(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EDITOR", "true")  # leaves the SOAP template as it is
     (tmp_path / "notes.md").write_text("# Subjective\nBack 5/10.\n# Plan\nWeekly.\n")
+    csv_example = README.split("```csv", 1)[1].split("```", 1)[0].lstrip("\n")
+    (tmp_path / "old-system.csv").write_text(csv_example, encoding="utf-8")
     cli = Cli(tmp_path / "practice.db")
     for line in lines:
         args = shlex.split(line)[1:]
@@ -160,11 +180,14 @@ def test_readme_examples_run_in_order_on_a_new_database(tmp_path, monkeypatch):
             args = ["demo", "--db", str(tmp_path / "demo.db")]
         cli(*args)
     counts = count_rows(tmp_path / "practice.db")
-    assert counts["session"] == 2 and counts["addendum"] == 1
+    assert counts["session"] == 3 and counts["addendum"] == 1  # 2 logged, 1 imported
     assert (tmp_path / "carter-progress.json").exists()
     assert (tmp_path / "carter-summary.pdf").read_bytes().startswith(b"%PDF")
     assert "97140" in (tmp_path / "carter-superbill.md").read_text()
     assert counts["progress_report"] == 1
+    exported = json.loads((tmp_path / "practice-export.json").read_text(encoding="utf-8"))
+    assert len(exported["tables"]["session"]) == 3
+    assert json.loads((tmp_path / "carter-fhir.json").read_text())["resourceType"] == "Bundle"
     assert oct((tmp_path / "carter-progress.json").stat().st_mode & 0o777) == "0o600"
 
 

@@ -1,0 +1,165 @@
+"""Practice-scale figures (SPEC §9): import, export and reports on 2,000 clients and 100,000
+sessions, each command in a fresh process, with wall time and peak memory.
+
+The practice is built the way a therapist moving from another system would: 2,000 clients with
+a case each (every payer type), then `import sessions` of a generated CSV of 100,000 visits
+through the project's own import path (the same checks as `session log`). Then `export all`
+(JSON and CSV), `report monthly`, `report due`, `progress` and `summary -f json` run on it.
+
+    python bench/scale.py                    # 100,000 sessions
+    python bench/scale.py --sessions 10000   # a quicker look
+
+Peak memory is the command's own high-water mark (VmHWM from /proc on Linux; ru_maxrss
+elsewhere), read inside the command's process: a parent's getrusage(RUSAGE_CHILDREN) on Linux
+can report the parent's size for a forked child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+BUDGETS = {  # seconds, SPEC §9
+    "import sessions": 20.0,
+    "export all -f json": 10.0,
+    "report monthly": 0.5,
+    "progress": 0.5,
+}
+MEMORY_BUDGET_MB = 150
+
+PAYERS = ("health", "workers-comp", "auto-pip", "fsa-hsa", "self-pay")
+
+# Runs one medmassage command in this process and reports its peak memory on the pipe whose
+# file descriptor MEDMASSAGE_BENCH_FD names.
+MEASURED = """
+import os, sys
+sys.argv = ["medmassage", *sys.argv[1:]]
+def peak_kb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss // 1024 if sys.platform == "darwin" else rss
+try:
+    from medmassage.cli import main
+    main()
+finally:
+    os.write(int(os.environ["MEDMASSAGE_BENCH_FD"]), str(peak_kb()).encode())
+"""
+
+
+def build_clients(db: Path, clients: int, today: date) -> list[str]:
+    """Clients and one open case each, straight into SQLite (the import needs cases first)."""
+    from medmassage.db import connect
+
+    conn, _ = connect(db)
+    stamp = f"{today.isoformat()}T09:00:00+00:00"
+    rx_date = (today - timedelta(days=3650)).isoformat()
+    names = [f"Client {i:04d} Example" for i in range(1, clients + 1)]
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "INSERT INTO profile (id, name, credentials, license_number, npi, updated) "
+        "VALUES (1, 'Dana Whitfield', 'LMT', 'MA60512345', '1234567893', ?)",
+        (stamp,),
+    )
+    conn.executemany(
+        "INSERT INTO client (id, name, dob, created) VALUES (?, ?, '1980-01-01', ?)",
+        [(i, name, stamp) for i, name in enumerate(names, start=1)],
+    )
+    conn.executemany(
+        "INSERT INTO care_case (id, client_id, payer_type, injury_date, referrer, rx_date, "
+        "rx_until, visits_authorized, frequency, opened) "
+        "VALUES (?, ?, ?, ?, 'Dr Ames', ?, ?, 999, '2x/week', ?)",
+        [
+            (i, i, PAYERS[i % 5], rx_date, rx_date, today.isoformat(), stamp)
+            for i in range(1, clients + 1)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO diagnosis (case_id, position, code, description) "
+        "VALUES (?, 1, 'M54.50', 'Low back pain, unspecified')",
+        [(i,) for i in range(1, clients + 1)],
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    return names
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(seconds, peak MB) of one command in a fresh process."""
+    read, write = os.pipe()
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, *args],
+        env={**env, "MEDMASSAGE_BENCH_FD": str(write)},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        pass_fds=(write,),
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    os.close(write)
+    peak = os.read(read, 64).decode() or "0"
+    os.close(read)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return elapsed, int(peak) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=2_000)
+    options = parser.parse_args()
+    from medmassage.importing import sample_rows, write_import_csv
+
+    today = date.today()
+    with tempfile.TemporaryDirectory(prefix="medmassage-scale-") as folder:
+        work = Path(folder)
+        db = work / "practice.db"
+        env = {**os.environ, "MEDMASSAGE_DB": str(db), "MEDMASSAGE_CACHE_DIR": str(work)}
+        env.pop("MEDMASSAGE_TODAY", None)
+        names = build_clients(db, options.clients, today)
+        with open(work / "import.csv", "w", encoding="utf-8", newline="") as f:
+            rows = write_import_csv(sample_rows(names, options.sessions, end=today), f)
+        size = (work / "import.csv").stat().st_size / 1e6
+        print(f"{options.clients} clients, {rows} sessions to import ({size:.0f} MB CSV)")
+        figures = []
+        for label, args in (
+            ("import sessions", ["import", "sessions", "import.csv", "--sign"]),
+            ("export all -f json", ["export", "all", "-f", "json", "-o", "all.json"]),
+            ("export all -f csv", ["export", "all", "-f", "csv", "-o", "all-csv"]),
+            ("report monthly", ["report", "monthly", "-f", "json"]),
+            ("report due", ["report", "due", "-f", "json"]),
+            ("progress", ["progress", "1", "-f", "json"]),
+            ("summary -f json", ["summary", "1", "-f", "json"]),
+        ):
+            seconds, peak = run(args, env, work)
+            figures.append((label, seconds, peak))
+        db_mb = db.stat().st_size / 1e6
+    print(f"database after import: {db_mb:.0f} MB")
+    print(f"{'command':22} {'seconds':>8} {'budget':>7} {'peak MB':>8}")
+    missed = False
+    for label, seconds, peak in figures:
+        budget = BUDGETS.get(label)
+        over = (budget is not None and seconds > budget) or peak > MEMORY_BUDGET_MB
+        missed |= over
+        shown = f"{budget:7.1f}" if budget else "      -"
+        print(f"{label:22} {seconds:8.2f} {shown} {peak:8.0f}{'  OVER' if over else ''}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
