@@ -338,11 +338,55 @@ WHEN EXISTS (SELECT 1 FROM progress_report WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'progress reports sent are append-only'); END;
 """
 
+# The tamper-evident audit log (medmassage/audit.py explains the design). `practice_meta` holds
+# the practice's random id, which names its audit key file outside the database; `audit_chain`
+# holds one HMAC per audit row (a separate table, because audit rows can never be updated), and
+# `key_id` marks the first row of each key segment. Both tables are append-only. db.migrate()
+# chains the audit rows an older medmassage wrote in this same transaction.
+M004_AUDIT_CHAIN = """
+CREATE TABLE practice_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    practice_uuid TEXT NOT NULL
+        CHECK (length(practice_uuid) = 36 AND practice_uuid NOT GLOB '*[^0-9a-f-]*'),
+    created TEXT NOT NULL
+) STRICT;
+INSERT INTO practice_meta (id, practice_uuid, created)
+SELECT 1,
+       lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-'
+             || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(h, 18, 3) || '-'
+             || substr(h, 21, 12)),
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')
+FROM (SELECT hex(randomblob(16)) AS h);
+
+CREATE TABLE audit_chain (
+    audit_id INTEGER PRIMARY KEY REFERENCES audit(id),
+    hash TEXT NOT NULL CHECK (length(hash) = 64),
+    key_id TEXT CHECK (key_id IS NULL OR length(key_id) = 16)
+) STRICT;
+CREATE INDEX audit_chain_segment ON audit_chain(audit_id) WHERE key_id IS NOT NULL;
+
+CREATE TRIGGER practice_meta_no_update BEFORE UPDATE ON practice_meta
+BEGIN SELECT RAISE(ABORT, 'the practice id never changes'); END;
+CREATE TRIGGER practice_meta_no_delete BEFORE DELETE ON practice_meta
+BEGIN SELECT RAISE(ABORT, 'the practice id never changes'); END;
+CREATE TRIGGER practice_meta_no_replace BEFORE INSERT ON practice_meta
+WHEN EXISTS (SELECT 1 FROM practice_meta)
+BEGIN SELECT RAISE(ABORT, 'the practice id never changes'); END;
+CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_chain_no_replace BEFORE INSERT ON audit_chain
+WHEN EXISTS (SELECT 1 FROM audit_chain WHERE audit_id = NEW.audit_id)
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
     (2, "m002_no_replace", M002_NO_REPLACE),
     (3, "m003_reports", M003_REPORTS),
+    (4, "m004_audit_chain", M004_AUDIT_CHAIN),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -368,6 +412,12 @@ PROTECTIVE_TRIGGERS: dict[str, int] = {
     "progress_report_no_update": 3,
     "progress_report_no_delete": 3,
     "progress_report_no_replace": 3,
+    "practice_meta_no_update": 4,
+    "practice_meta_no_delete": 4,
+    "practice_meta_no_replace": 4,
+    "audit_chain_no_update": 4,
+    "audit_chain_no_delete": 4,
+    "audit_chain_no_replace": 4,
 }
 
 # Stored in the file header so other tools can tell a medmassage database ("MMSG").

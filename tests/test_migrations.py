@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import db, migrations
+from medmassage import audit, db, migrations
 from tests.conftest import Cli, count_rows, query
+
+
+@pytest.fixture(autouse=True)
+def config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Audit keys go to a temp folder, never to the real config folder."""
+    folder = tmp_path / "config" / "medmassage"
+    monkeypatch.setenv("MEDMASSAGE_CONFIG_DIR", str(folder))
+    return folder
+
 
 EARLIER = [
     version for version, _, _ in migrations.MIGRATIONS if version < migrations.LATEST_VERSION
@@ -105,6 +114,11 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
         assert db.missing_triggers(conn) == []
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        # The old audit row is chained, under this practice's new key (outside the file).
+        chained = conn.execute("SELECT audit_id, key_id FROM audit_chain").fetchall()
+        key = audit.read_key(audit.key_path(audit.practice_id(conn)))
+        assert [tuple(r) for r in chained] == [(1, key.key_id)]
+        assert audit.verify(conn).detail.startswith("ok (1 rows verified")
     finally:
         conn.close()
     assert _dump(path, columns)[0] == before
@@ -127,6 +141,68 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
         "--region", "neck", "--date", "2026-11-25", "--sign")  # fmt: skip
     cli("summary", "Jane", "-f", "json", "-o", str(tmp_path / "s.json"))
     assert count_rows(path)["progress_report"] == 2
+    check = cli("db", "check")
+    assert all(line.split(": ", 1)[1].startswith("ok") for line in check.stdout.splitlines())
+    assert check.stdout.splitlines()[-1].startswith(
+        f"audit chain: ok ({count_rows(path)['audit']} rows verified"
+    )
+
+
+@pytest.mark.parametrize("version", EARLIER, ids=lambda v: f"from-v{v}")
+def test_upgrade_chains_a_long_old_audit_log_in_order(tmp_path, version):
+    path = tmp_path / "old.db"
+    _database_at(path, version)
+    raw = sqlite3.connect(path)
+    raw.executescript(V1_ROWS)
+    raw.executemany(
+        "INSERT INTO audit (at, actor, action, entity, entity_id) VALUES (?, 'dana', ?, ?, ?)",
+        [
+            (f"2026-11-{1 + i % 27:02d}T10:00:00+00:00", ("log", "sign")[i % 2], "session", i)
+            for i in range(2, 1501)
+        ],
+    )
+    raw.commit()
+    raw.close()
+    before = _dump(path)[0]["audit"]
+
+    cli = Cli(path)
+    result = cli("db", "check")
+    assert result.stdout.splitlines()[-1].startswith("audit chain: ok (1500 rows verified")
+    assert _dump(path)[0]["audit"] == before
+    chain = query(path, "SELECT audit_id, key_id IS NOT NULL FROM audit_chain ORDER BY audit_id")
+    assert [tuple(r) for r in chain] == [(i, int(i == 1)) for i in range(1, 1501)]
+    # An old row edited after the upgrade (the trigger dropped and put back) is found.
+    raw = sqlite3.connect(path)
+    trigger = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_no_update'")
+    definition = trigger.fetchone()[0]
+    raw.execute("DROP TRIGGER audit_no_update")
+    raw.execute("UPDATE audit SET actor = 'mallory' WHERE id = 700")
+    raw.execute(definition)
+    raw.commit()
+    raw.close()
+    assert cli("db", "check", ok=False).stderr.strip() == (
+        "error: audit chain: row 700 does not match (edited or inserted outside medmassage)"
+    )
+
+
+def test_upgrade_without_a_place_for_the_key_changes_nothing(tmp_path, monkeypatch):
+    """The old rows cannot be chained without a key: the migration is refused whole (version and
+    rows as they were, with a message naming the fix), never half-done with unchained rows."""
+    path = tmp_path / "old.db"
+    _database_at(path, 3)
+    raw = sqlite3.connect(path)
+    raw.executescript(V1_ROWS)
+    raw.close()
+    before = _dump(path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("MEDMASSAGE_CONFIG_DIR", str(blocker / "medmassage"))
+    result = Cli(path)("client", "list", ok=False)
+    assert result.exit_code == 1
+    assert "cannot create the audit key" in result.stderr
+    assert "MEDMASSAGE_CONFIG_DIR" in result.stderr
+    assert query(path, "PRAGMA user_version")[0][0] == 3
+    assert _dump(path) == before
 
 
 def test_every_protective_trigger_is_present_after_a_fresh_install(cli, db_path):

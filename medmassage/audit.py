@@ -1,0 +1,665 @@
+"""Tamper-evidence: the keyed hash chain over the audit log, and the checks `db check` runs.
+
+Why a keyed chain (notes-storage-and-security §3.5 item 4). The triggers make the audit table
+append-only against bugs, but anyone holding the database file can drop a trigger, edit a row and
+put the trigger back. A plain SHA-256 chain does not stop them either: they recompute it. An HMAC
+keyed by a secret that is *not in the file* does: without the key the chain cannot be recomputed.
+
+The key. 32 random bytes (os.urandom), stored as 64 hex digits in
+`<config dir>/keys/<practice-uuid>.key`, folder 0700 and file 0600, made the first time an audit
+row needs it. `<config dir>` is $MEDMASSAGE_CONFIG_DIR, else $XDG_CONFIG_HOME/medmassage (absolute
+values only), else ~/.config/medmassage, ~/Library/Application Support/medmassage on macOS or
+%APPDATA%\\medmassage on Windows (worked out by hand like paths.py: platformdirs is slow to
+import). The practice UUID is random, made by migration M004 in `practice_meta`. The key is in
+no database, backup or export; it is plain text so that it can be kept in a password manager. The
+database stores only a key id, HMAC(key, "medmassage audit key id") cut to 16 hex digits, which
+says which key made which rows and reveals nothing about the key.
+
+The chain. Row n's `audit_chain.hash` is hex(HMAC-SHA256(key, message)), the message being the
+UTF-8 of these lines, strings with their length in front so that no two rows encode alike:
+
+    medmassage-audit-v1
+    <hash of the row before, 64 hex digits; 64 zeros for the first row>
+    <key id if this row starts a key segment, else ->
+    <audit id>
+    <len(at)>:<at>
+    <len(actor)>:<actor>
+    <len(action)>:<action>
+    <len(entity)>:<entity>
+    <entity_id, or - when NULL>
+
+The chain rows live in `audit_chain` (audit rows can never be UPDATEd). db.audit() appends the
+audit row and its chain row in one transaction; the previous hash is the last chain row, and the
+key is read once per process. Audit rows written before M004 are chained inside the M004
+migration's own transaction (db.migrate), and never afterwards: a database at version 4 has no
+legitimately unchained rows, so an unchained row is always reported, never silently adopted.
+
+When the key is missing (a new computer, a lost config folder, a restored backup) the tool must
+stay usable: the therapist is never locked out of their records over a checksum. So:
+- Reading needs no key. Writing, when no key on this computer matches the key that wrote the
+  latest rows, makes a new key and starts a new segment: an audit row `rekey` (entity
+  `audit_key`), whose chain row names the new key id and links to the previous row's stored
+  hash, so the old segment's end is sealed under the new key.
+- `db check` verifies every segment whose key is here: `<uuid>.key`, or an old key copied back
+  under any name `<uuid>*.key`. A segment whose key is not here cannot be verified; it is still
+  checked for deleted, inserted and unchained rows. Segments that *precede* every verified one
+  are the normal result of moving to a new computer: a warning naming the rows and the `rekey`
+  row (exit 0; `db check --strict` fails instead). A segment with a missing key *after* a
+  verified one means another computer wrote with its own key, or someone forged a `rekey` to
+  hide edits behind it: a problem (copy the other computer's key file here to verify it). A
+  key file for this practice that matches no segment at all (a replaced key file, or a log
+  rewritten under another key) is also a problem.
+- A key file that cannot be created (the config folder is not writable) stops writes with a
+  message naming the folder and MEDMASSAGE_CONFIG_DIR, rather than writing unchained rows.
+
+Limits, stated plainly. Deleting the newest rows together with their chain rows (truncating the
+tail) leaves a valid shorter chain: only an anchor kept elsewhere (the head in a backup manifest,
+`head()`) catches that. Someone holding the database *and* the key file can rewrite anything.
+Someone holding only the database can replace the practice id and the whole log: on this
+computer that looks like a database from another computer, reported as a warning (--strict fails).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import posixpath
+import re
+import sqlite3
+import stat
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from medmassage.errors import RuntimeProblem
+
+APP = "medmassage"
+GENESIS = "0" * 64
+KEY_BYTES = 32
+_TAG = "medmassage-audit-v1"
+_KEY_ID_LABEL = b"medmassage audit key id"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+# --- where the keys live --------------------------------------------------------------------------
+
+
+def config_dir() -> Path:
+    """medmassage's own config folder (platformdirs' user_config_dir with roaming on Windows)."""
+    env = os.environ.get("MEDMASSAGE_CONFIG_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+        return Path(base) / APP
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    if posixpath.isabs(xdg):  # relative values are ignored, as in paths.default_data_dir
+        return Path(xdg) / APP
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP
+    return Path.home() / ".config" / APP
+
+
+def keys_dir() -> Path:
+    return config_dir() / "keys"
+
+
+def key_path(practice_uuid: str) -> Path:
+    """The key this computer writes with for this practice."""
+    return keys_dir() / f"{practice_uuid}.key"
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+class Key(NamedTuple):
+    secret: bytes
+    key_id: str
+    path: Path
+
+    def __repr__(self) -> str:  # never the secret, in a log or a traceback
+        return f"Key(key_id={self.key_id!r}, path={str(self.path)!r})"
+
+
+class BadKeyFile(ValueError):
+    pass
+
+
+# Read once per process; the file's identity and mtime say when a cached key is stale (a key
+# file replaced or removed while a process runs, e.g. in tests that run the CLI in-process).
+_loaded: dict[Path, tuple[tuple[int, int, int], Key]] = {}
+
+
+def key_id_of(secret: bytes) -> str:
+    return hmac.digest(secret, _KEY_ID_LABEL, "sha256").hex()[:16]
+
+
+def read_key(path: Path) -> Key | None:
+    """The key in `path`, None if there is no such file; BadKeyFile if it is not a key."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        _loaded.pop(path, None)
+        return None
+    except OSError as e:
+        raise BadKeyFile(f"cannot read {path}: {e.strerror or e}") from None
+    stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadKeyFile(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) != KEY_BYTES:
+        raise BadKeyFile(f"{path} is not a medmassage audit key ({2 * KEY_BYTES} hex digits)")
+    key = Key(secret, key_id_of(secret), path)
+    _loaded[path] = (stamp, key)
+    return key
+
+
+def key_files(practice_uuid: str) -> list[Path]:
+    """This practice's key files on this computer: `<uuid>.key` and old keys copied back."""
+    try:
+        names = sorted(os.listdir(keys_dir()))
+    except OSError:
+        return []
+    return [keys_dir() / n for n in names if n.startswith(practice_uuid) and n.endswith(".key")]
+
+
+def local_keys(practice_uuid: str) -> dict[str, Key]:
+    """Every readable key of this practice on this computer, by key id."""
+    found: dict[str, Key] = {}
+    for path in key_files(practice_uuid):
+        try:
+            key = read_key(path)
+        except BadKeyFile:
+            continue
+        if key is not None:
+            found.setdefault(key.key_id, key)
+    return found
+
+
+def _create_key(path: Path) -> Key:
+    """Make the key file (0600 in a 0700 folder). Another process making it at the same moment
+    wins or loses cleanly: the file appears whole (link), and the loser reads the winner's."""
+    folder = path.parent
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        temp = folder / f".{path.name}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            os.write(fd, os.urandom(KEY_BYTES).hex().encode("ascii") + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another process made it first
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        if hasattr(os, "O_DIRECTORY"):
+            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except OSError as e:
+        raise RuntimeProblem(
+            f"cannot create the audit key in {folder}: {e.strerror or e}; make that folder "
+            "writable, or point MEDMASSAGE_CONFIG_DIR at a private folder"
+        ) from None
+    key = _primary_key(path)
+    if key is None:  # pragma: no cover - made above
+        raise RuntimeProblem(f"cannot read the audit key {path} just made")
+    return key
+
+
+def _primary_key(path: Path) -> Key | None:
+    try:
+        return read_key(path)
+    except BadKeyFile as e:
+        raise RuntimeProblem(
+            f"{e}; move it aside, and medmassage will start a new audit key (`medmassage db "
+            "check` then names the rows it can no longer verify)"
+        ) from None
+
+
+# The last answer of _writing_key, for the connection that asked: a bulk import appends
+# hundreds of thousands of rows on one connection, and looking at the key file each time (paths,
+# a stat) costs more than the rest of the append. A new connection (a new command) looks again.
+_writer: tuple[object, str, str | None, Key, bool] | None = None
+
+
+def _writing_key_for(
+    conn: sqlite3.Connection, practice_uuid: str, segment_key_id: str | None
+) -> tuple[Key, bool]:
+    global _writer
+    if (
+        _writer is not None
+        and _writer[0] is conn
+        and _writer[1] == practice_uuid
+        and _writer[2] == segment_key_id
+    ):
+        return _writer[3], _writer[4]
+    key, starts = _writing_key(practice_uuid, segment_key_id)
+    _writer = (conn, practice_uuid, segment_key_id, key, starts)
+    return key, starts
+
+
+def _writing_key(practice_uuid: str, segment_key_id: str | None) -> tuple[Key, bool]:
+    """The key to write with, and whether it starts a new segment."""
+    path = key_path(practice_uuid)
+    primary = _primary_key(path)
+    if segment_key_id is None:  # the first audit row of this practice
+        return primary or _create_key(path), True
+    if primary is not None and primary.key_id == segment_key_id:
+        return primary, False
+    restored = local_keys(practice_uuid).get(segment_key_id)
+    if restored is not None:  # the key of the latest rows, copied back under another name
+        return restored, False
+    return primary or _create_key(path), True
+
+
+# --- the chain ------------------------------------------------------------------------------------
+
+
+def link(
+    secret: bytes,
+    prev: str,
+    key_id: str | None,
+    audit_id: int,
+    at: str,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+) -> str:
+    """The chain hash of one audit row (the encoding is in the module docstring)."""
+    message = (
+        f"{_TAG}\n{prev}\n{key_id or '-'}\n{audit_id}\n{len(at)}:{at}\n{len(actor)}:{actor}\n"
+        f"{len(action)}:{action}\n{len(entity)}:{entity}\n{'-' if entity_id is None else entity_id}"
+    )
+    return hmac.digest(secret, message.encode("utf-8", "surrogatepass"), "sha256").hex()
+
+
+def practice_id(conn: sqlite3.Connection) -> str:
+    """The practice UUID (practice_meta), checked to be one: it names the key file."""
+    row = conn.execute("SELECT practice_uuid FROM practice_meta WHERE id = 1").fetchone()
+    if row is None:
+        raise RuntimeProblem(
+            "the practice id is missing from the database (practice_meta); "
+            "run `medmassage db check`"
+        )
+    return _valid_uuid(row[0])
+
+
+def _valid_uuid(value: object) -> str:
+    # It names a file: never let a crafted value reach a path.
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise RuntimeProblem(
+            "the practice id in the database is not a UUID (practice_meta); "
+            "run `medmassage db check`"
+        )
+    return value
+
+
+_HEAD = """
+SELECT (SELECT practice_uuid FROM practice_meta WHERE id = 1),
+       (SELECT hash FROM audit_chain ORDER BY audit_id DESC LIMIT 1),
+       (SELECT key_id FROM audit_chain WHERE key_id IS NOT NULL ORDER BY audit_id DESC LIMIT 1)
+"""
+
+
+def _append_row(
+    conn: sqlite3.Connection,
+    key: Key,
+    starts_segment: bool,
+    prev: str,
+    row: tuple[str, str, str, str, int | None],
+) -> str:
+    cursor = conn.execute(
+        "INSERT INTO audit (at, actor, action, entity, entity_id) VALUES (?, ?, ?, ?, ?)", row
+    )
+    audit_id = int(cursor.lastrowid or 0)
+    key_id = key.key_id if starts_segment else None
+    digest = link(key.secret, prev, key_id, audit_id, *row)
+    conn.execute(
+        "INSERT INTO audit_chain (audit_id, hash, key_id) VALUES (?, ?, ?)",
+        (audit_id, digest, key_id),
+    )
+    return digest
+
+
+def append(
+    conn: sqlite3.Connection,
+    at: str,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+) -> None:
+    """Append one audit row and its chain row. Call inside a transaction (db.audit does)."""
+    uuid, prev, segment_key_id = conn.execute(_HEAD).fetchone()
+    if uuid is None:
+        practice_id(conn)  # raises the message
+    key, starts = _writing_key_for(conn, _valid_uuid(uuid), segment_key_id)
+    prev = prev or GENESIS
+    if starts and segment_key_id is not None:
+        # No key here matches the latest rows' key: a new segment, said in the log itself.
+        prev = _append_row(conn, key, True, prev, (at, actor, "rekey", "audit_key", None))
+        starts = False
+    _append_row(conn, key, starts, prev, (at, actor, action, entity, entity_id))
+
+
+def chain_existing_rows(conn: sqlite3.Connection) -> int:
+    """Migration M004: chain the audit rows an older medmassage wrote, in the migration's own
+    transaction (so version 4 never has legitimately unchained rows). Returns how many."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        "SELECT id, at, actor, action, entity, entity_id FROM audit ORDER BY id"
+    ).fetchall()
+    if not rows:
+        return 0
+    path = key_path(practice_id(conn))
+    key = _primary_key(path) or _create_key(path)
+    prev, key_id, links = GENESIS, key.key_id, []
+    for row in rows:
+        prev = link(key.secret, prev, key_id, *row)
+        links.append((row[0], prev, key_id))
+        key_id = None
+    conn.executemany("INSERT INTO audit_chain (audit_id, hash, key_id) VALUES (?, ?, ?)", links)
+    return len(links)
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    """The newest chain row (audit id, hash): an anchor to keep outside the database (a backup
+    manifest), which catches a log cut short together with its chain."""
+    row = conn.execute(
+        "SELECT audit_id, hash FROM audit_chain ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+# --- verifying ------------------------------------------------------------------------------------
+
+
+class Segment(NamedTuple):
+    first: int
+    last: int
+    key_id: str
+    verified: bool
+    first_action: str
+
+
+class ChainResult(NamedTuple):
+    rows: int
+    problem: str | None = None
+    warning: str | None = None
+    key_file: Path | None = None
+
+    @property
+    def detail(self) -> str:
+        if self.problem:
+            return self.problem
+        if self.warning:
+            return f"warning: {self.warning}"
+        if not self.rows:
+            return "ok (no audit rows yet)"
+        return f"ok ({self.rows} rows verified; key {self.key_file})"
+
+
+def _rows(first: int, last: int, singular: str, plural: str) -> str:
+    return f"row {first} {singular}" if first == last else f"rows {first}–{last} {plural}"
+
+
+def verify(conn: sqlite3.Connection) -> ChainResult:
+    """Walk the whole chain, oldest row first, and report the first problem found.
+
+    About 3 µs a row: one HMAC each, rows streamed from one ordered join.
+    """
+    meta = conn.execute("SELECT practice_uuid FROM practice_meta WHERE id = 1").fetchone()
+    if meta is None:
+        return ChainResult(0, "the practice id (practice_meta) is gone: deleted outside medmassage")
+    try:
+        uuid = _valid_uuid(meta[0])
+    except RuntimeProblem:
+        return ChainResult(
+            0, "the practice id (practice_meta) is not a UUID: edited outside medmassage"
+        )
+    keys = local_keys(uuid)
+    primary = key_path(uuid)
+    # The first chain row whose audit row is gone (deleted with foreign keys off).
+    orphan = conn.execute(
+        "SELECT min(audit_id) FROM audit_chain WHERE audit_id NOT IN (SELECT id FROM audit)"
+    ).fetchone()[0]
+    if orphan is None:
+        orphan = 2**63  # no audit id is larger
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(
+        "SELECT a.id, a.at, a.actor, a.action, a.entity, a.entity_id, c.audit_id, c.hash, "
+        "c.key_id FROM audit AS a LEFT JOIN audit_chain AS c ON c.audit_id = a.id ORDER BY a.id"
+    )
+    starts: list[tuple[int, str, bool, str]] = []  # (first row, key id, verified, action)
+    secret: bytes | None = None
+    prev, prev_id, rows = GENESIS, 0, 0
+
+    def broken(problem: str) -> ChainResult:
+        return ChainResult(rows, problem, key_file=primary)
+
+    for audit_id, at, actor, action, entity, entity_id, chained, digest, key_id in cursor:
+        if orphan < audit_id:
+            return broken(f"row {orphan} was deleted (its chain entry is still there)")
+        if chained is None:
+            return broken(f"row {audit_id} has no chain entry (inserted outside medmassage)")
+        if key_id is not None:
+            key = keys.get(key_id)
+            secret = key.secret if key else None
+            starts.append((audit_id, key_id, key is not None, action))
+        elif not starts:  # the first row must name the key that starts the chain
+            return broken(f"row {audit_id} does not match (edited or inserted outside medmassage)")
+        if secret is not None:
+            try:
+                expected = link(
+                    secret, prev, key_id, audit_id, at, actor, action, entity, entity_id
+                )
+            except (TypeError, ValueError):  # a value of the wrong type: edited outside
+                expected = ""
+            if expected != digest:
+                if audit_id - prev_id > 1:
+                    gone = _rows(prev_id + 1, audit_id - 1, "is", "are")
+                    return broken(
+                        f"row {audit_id} does not match: {gone} missing (deleted outside "
+                        "medmassage)"
+                    )
+                return broken(
+                    f"row {audit_id} does not match (edited or inserted outside medmassage)"
+                )
+        prev, prev_id, rows = digest, audit_id, rows + 1
+    if orphan < 2**63:
+        return broken(f"row {orphan} was deleted (its chain entry is still there)")
+    ends = [first - 1 for first, *_ in starts[1:]] + [prev_id] * bool(starts)
+    segments = [Segment(s[0], end, s[1], s[2], s[3]) for s, end in zip(starts, ends, strict=True)]
+    return _judge_segments(rows, segments, keys, primary)
+
+
+def _judge_segments(
+    rows: int, segments: Sequence[Segment], keys: dict[str, Key], primary: Path
+) -> ChainResult:
+    """Every row that could be checked matched; now say what could not be checked."""
+    verified_at = next((i for i, s in enumerate(segments) if s.verified), None)
+    folder = primary.parent
+    if verified_at is not None:
+        late = [s for s in segments[verified_at:] if not s.verified]
+        if late:
+            s = late[0]
+            return ChainResult(
+                rows,
+                f"{_rows(s.first, s.last, 'was', 'were')} written with an audit key this computer "
+                f"does not have (key id {s.key_id}; new key at row {s.first}, {s.first_action}) "
+                "after rows it verified: written on another computer, or forged; copy that "
+                f"computer's key file into {folder} to verify them",
+                key_file=primary,
+            )
+    unverified = segments if verified_at is None else segments[:verified_at]
+    if not unverified:
+        return ChainResult(rows, key_file=primary)
+    if verified_at is None and (keys or primary.exists()):
+        try:
+            read_key(primary)
+        except BadKeyFile as e:
+            return ChainResult(rows, f"{e}: the audit chain cannot be verified", key_file=primary)
+        return ChainResult(
+            rows,
+            f"the key file {primary} does not match the key that wrote the audit log (key id "
+            f"{unverified[0].key_id}): the key file was replaced, or the log rewritten",
+            key_file=primary,
+        )
+    first, last = unverified[0].first, unverified[-1].last
+    ids = list(dict.fromkeys(s.key_id for s in unverified))
+    if len(ids) == 1:
+        wrote = f"the audit key that wrote them (key id {ids[0]}) is"
+    else:
+        wrote = f"the audit keys that wrote them (key ids {', '.join(ids)}) are"
+    if verified_at is not None:
+        then = (
+            f"; medmassage started a new key at row {segments[verified_at].first} "
+            f"({segments[verified_at].first_action})"
+        )
+    else:
+        then = "; medmassage starts a new key with the next change (a rekey row)"
+    return ChainResult(
+        rows,
+        warning=(
+            f"{_rows(first, last, 'cannot', 'cannot')} be verified: {wrote} not on this "
+            f"computer{then}. To verify them, copy the old key file into {folder} under a name "
+            f"starting {primary.stem} and ending .key"
+        ),
+        key_file=primary,
+    )
+
+
+# --- the other checks of `db check` ---------------------------------------------------------------
+
+
+class Check(NamedTuple):
+    name: str
+    ok: bool
+    detail: str
+    warning: bool = False
+
+
+def file_modes(paths: Sequence[Path]) -> dict[Path, int]:
+    """The permission bits of the files that exist (taken before opening the database, which
+    tightens them)."""
+    found = {}
+    for p in paths:
+        try:
+            found[p] = stat.S_IMODE(p.stat().st_mode)
+        except OSError:
+            continue
+    return found
+
+
+def mode_problems(modes: dict[Path, int], folders: Sequence[Path] = ()) -> list[str]:
+    """Files readable or writable by others (want 600), folders likewise (want 700)."""
+    problems = [
+        f"{p} is mode {m:o}: open to other users (want 600)" for p, m in modes.items() if m & 0o077
+    ]
+    for folder in folders:
+        try:
+            m = stat.S_IMODE(folder.stat().st_mode)
+        except OSError:
+            continue
+        if m & 0o077:
+            problems.append(f"{folder} is mode {m:o}: open to other users (want 700)")
+    return problems
+
+
+def check_database(
+    conn: sqlite3.Connection, db_modes: dict[Path, int], latest_version: int
+) -> list[Check]:
+    """integrity_check, foreign_key_check, schema version, protective triggers, file modes
+    (the database's as found before opening), the audit chain. One read transaction: a
+    consistent snapshot even while another process writes."""
+    from medmassage.db import missing_triggers
+
+    checks: list[Check] = []
+
+    def run(name: str, body) -> None:
+        try:
+            checks.append(body(name))
+        except (sqlite3.Error, RuntimeProblem, OSError) as e:
+            checks.append(Check(name, False, f"could not run: {e}"))
+        except Exception as e:  # a driver whose errors are not sqlite3's (sqlcipher3)
+            checks.append(Check(name, False, f"could not run: {type(e).__name__}: {e}"))
+
+    def integrity(name: str) -> Check:
+        lines = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        if lines == ["ok"]:
+            return Check(name, True, "ok")
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        return Check(name, False, f"{lines[0]}{more}")
+
+    def foreign_keys(name: str) -> Check:
+        rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if not rows:
+            return Check(name, True, "ok")
+        table, rowid, parent = rows[0][0], rows[0][1], rows[0][2]
+        more = f" (and {len(rows) - 1} more)" if len(rows) > 1 else ""
+        return Check(name, False, f"{table} row {rowid} points to a missing {parent} row{more}")
+
+    def version(name: str) -> Check:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found == latest_version:
+            return Check(name, True, f"ok ({found})")
+        return Check(name, False, f"schema version {found}, expected {latest_version}")
+
+    def triggers(name: str) -> Check:
+        missing = missing_triggers(conn)
+        if not missing:
+            return Check(name, True, "ok")
+        return Check(name, False, f"missing: {', '.join(missing)} (dropped outside medmassage)")
+
+    def modes(name: str) -> Check:
+        if os.name == "nt":
+            return Check(name, True, "ok (not checked on Windows: no POSIX modes)")
+        meta = conn.execute("SELECT practice_uuid FROM practice_meta WHERE id = 1").fetchone()
+        uuid = meta[0] if meta and isinstance(meta[0], str) and _UUID.fullmatch(meta[0]) else None
+        keys = key_files(uuid) if uuid else []
+        folders = [keys_dir()] if keys else []
+        problems = mode_problems({**db_modes, **file_modes(keys)}, folders)
+        if problems:
+            return Check(name, False, "; ".join(problems))
+        return Check(
+            name, True, "ok (database" + (" and audit key" if keys else "") + " owner-only)"
+        )
+
+    def chain(name: str) -> Check:
+        found = verify(conn)
+        return Check(name, found.problem is None, found.detail, warning=bool(found.warning))
+
+    conn.execute("BEGIN")
+    try:
+        run("integrity_check", integrity)
+        run("foreign_key_check", foreign_keys)
+        run("schema version", version)
+        run("protective triggers", triggers)
+        run("file modes", modes)
+        run("audit chain", chain)
+    finally:
+        conn.execute("ROLLBACK")
+    return checks

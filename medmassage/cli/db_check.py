@@ -1,0 +1,67 @@
+"""`medmassage db check`: is the practice file whole, protected and untampered?
+
+One line per check on stdout ("ok", a warning, or the problem); exit 0 when every check passes,
+1 naming the first problem. The checks themselves are in medmassage/audit.py.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medmassage.cli.common import database, db_path, fail, guard
+from medmassage.cli.dbcmd import app
+
+CHECK_FORMATS = ("text", "json")
+
+
+@app.command("check")
+@guard
+def check(
+    ctx: typer.Context,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text (default) or json: {ok, checks: [{name, ok, detail, warning}]}.",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail when part of the audit log cannot be verified (its key is not on this "
+            "computer), instead of warning.",
+        ),
+    ] = False,
+) -> None:
+    """Check the database: integrity, foreign keys, schema version, protective triggers, file
+    modes and the audit log's hash chain (against its key outside the database)."""
+    from medmassage.audit import check_database, file_modes
+    from medmassage.errors import RuntimeProblem
+    from medmassage.migrations import LATEST_VERSION
+    from medmassage.render import json_text, resolve_format
+
+    shape = resolve_format(fmt, None, CHECK_FORMATS, default="text")
+    path = db_path(ctx)
+    if not path.is_file():
+        raise RuntimeProblem(f"no database at {path} (see: medmassage db path)")
+    # As found: opening the database tightens loose modes (with a warning), which must not
+    # hide that they were loose.
+    modes = file_modes([path, Path(f"{path}-wal"), Path(f"{path}-shm")])
+    with database(ctx) as conn:
+        checks = check_database(conn, modes, LATEST_VERSION)
+    if strict:
+        checks = [c._replace(ok=False) if c.warning else c for c in checks]
+    ok = all(c.ok for c in checks)
+    if shape == "json":
+        print(json_text({"ok": ok, "checks": [c._asdict() for c in checks]}))
+    else:
+        for c in checks:
+            print(f"{c.name}: {c.detail}")
+    if not ok:
+        first = next(c for c in checks if not c.ok)
+        raise fail(f"{first.name}: {first.detail}", 1)
