@@ -92,15 +92,27 @@ def fail(message: str, code: int) -> typer.Exit:
 # --- errors at the edge -----------------------------------------------------------------------
 
 
+def _database_errors(base: str = "Error") -> tuple[type[BaseException], ...]:
+    """sqlite3's error class `base`, and sqlcipher3's when an encrypted database is open (its
+    classes do not derive from sqlite3's). Never imports sqlcipher3."""
+    cipher = sys.modules.get("sqlcipher3.dbapi2")
+    found: tuple[type[BaseException], ...] = (getattr(sqlite3, base),)
+    return (*found, getattr(cipher, base)) if cipher is not None else found
+
+
 def _database_message(error: sqlite3.Error) -> tuple[str, int]:
     text = str(error)
-    if isinstance(error, sqlite3.OperationalError) and "locked" in text:
+    if isinstance(error, _database_errors("OperationalError")) and "locked" in text:
         return (
             "the database is busy: another medmassage command (or a backup) is writing; "
             "try again in a moment",
             1,
         )
-    if isinstance(error, sqlite3.IntegrityError) or "locked" in text or "append-only" in text:
+    if (
+        isinstance(error, _database_errors("IntegrityError"))
+        or "locked" in text
+        or "append-only" in text
+    ):
         # CHECK/trigger messages name columns and rules, never values.
         return f"the database refused the change: {text}", 2
     return f"database error: {text}", 1
@@ -114,7 +126,7 @@ def guarded() -> Iterator[None]:
         raise
     except MedmassageError as e:
         raise fail(str(e), e.exit_code) from None
-    except sqlite3.Error as e:
+    except _database_errors() as e:  # evaluated when an exception arrives
         message, code = _database_message(e)
         raise fail(message, code) from None
     except KeyboardInterrupt:
