@@ -73,8 +73,40 @@ def _prepare_file(path: Path) -> list[str]:
     return notes
 
 
-def connect(path: Path | str) -> tuple[sqlite3.Connection, list[str]]:
-    """Open (creating if needed) and migrate the database. Returns the connection and warnings."""
+# Database files this process has opened. Code that must look at a file given by the user (an
+# -o target) checks here first, with stat() only: open() and close() on a database this process
+# has open would drop its locks (POSIX).
+OPENED: set[Path] = set()
+
+
+def is_open_database(target: Path) -> bool:
+    """Is `target` a database this process opened, or its -wal/-shm/-journal? (by name and by
+    stat() only, never by opening it)"""
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError):
+        resolved = target
+    for base in OPENED:
+        candidates = [Path(f"{base}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+        if resolved in candidates:  # by name too: a -wal may come and go with connections
+            return True
+        for candidate in candidates:
+            try:
+                if os.path.samefile(target, candidate):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def connect(path: Path | str, *, key: str | None = None) -> tuple[sqlite3.Connection, list[str]]:
+    """Open (creating if needed) and migrate the database. Returns the connection and warnings.
+
+    An encrypted database (SQLCipher, medmassage/crypto.py) is opened through sqlcipher3 with
+    `key`, else the key in the OS keyring, else one typed at a prompt; its connection has the
+    same API (rows are `sqlcipher3.dbapi2.Row`, errors `sqlcipher3.dbapi2.Error`). A plaintext
+    database imports neither sqlcipher3 nor medmassage.crypto.
+    """
     path = Path(path)
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise RuntimeProblem(
@@ -82,12 +114,38 @@ def connect(path: Path | str) -> tuple[sqlite3.Connection, list[str]]:
         )
     secure_file_modes()
     notes = _prepare_file(path)
+    # Open with the stdlib first and let SQLite read the header: Python must not open() and
+    # close() the database file itself, because on POSIX closing any descriptor of a file drops
+    # every lock this process holds on it, those of a connection already open included
+    # (SQLite's "How To Corrupt", §2.2). Only a file SQLite calls "not a database" is tried as
+    # an encrypted one.
+    crypto = None
+    conn = None
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    except sqlite3.Error as e:
-        raise RuntimeProblem(f"cannot open {path}: {e}") from None
-    try:
         conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.DatabaseError as e:
+        if conn is not None:
+            conn.close()
+        if "file is not a database" not in str(e):
+            raise RuntimeProblem(f"cannot open {path}: {e}") from None
+        from medmassage import crypto
+
+        if not crypto.is_encrypted(path):
+            raise RuntimeProblem(f"cannot open {path}: {e}") from None
+        try:
+            conn, key_notes = crypto.open_encrypted(path, BUSY_TIMEOUT_S, key)
+        except crypto.database_errors() as e2:
+            raise RuntimeProblem(f"cannot open {path}: {e2}") from None
+        notes += key_notes
+    except sqlite3.Error as e:
+        if conn is not None:
+            conn.close()
+        raise RuntimeProblem(f"cannot open {path}: {e}") from None
+    # sqlcipher3's classes do not derive from sqlite3's.
+    errors = crypto.database_errors("DatabaseError") if crypto else sqlite3.DatabaseError
+    try:
         # foreign_keys is a no-op inside a transaction: set before any BEGIN.
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
@@ -99,15 +157,18 @@ def connect(path: Path | str) -> tuple[sqlite3.Connection, list[str]]:
                 f"{path.name} was written by a newer medmassage (schema {version}, "
                 f"this one knows {LATEST_VERSION}); upgrade medmassage"
             )
+        # Persistent (stored in the file). Checked on every open: it also puts back WAL mode on
+        # a database that an interrupted `db encrypt`/`decrypt` left in rollback mode.
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
         if version < LATEST_VERSION:
-            if version == 0:
-                conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
             migrate(conn)
     except BaseException as e:
         conn.close()
-        if isinstance(e, sqlite3.DatabaseError):
+        if isinstance(e, errors):
             raise RuntimeProblem(f"cannot open {path}: {e}") from None
         raise
+    OPENED.add(path.resolve())
     return conn, notes
 
 
@@ -133,6 +194,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply every pending migration, each in its own transaction with its version bump.
 
     executescript() would COMMIT first, so statements run one by one inside BEGIN IMMEDIATE.
+    M004 also chains the audit rows already there, in its own transaction (medmassage/audit.py).
     Returns the names of the migrations applied.
     """
     applied: list[str] = []
@@ -148,6 +210,10 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             conn.execute(f"PRAGMA user_version = {int(version)}")
             if version == 1:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if version == 4:
+                from medmassage import audit as audit_chain
+
+                audit_chain.chain_existing_rows(conn)
             missing = missing_triggers(conn, version)
             if missing:
                 raise RuntimeProblem(
@@ -211,11 +277,15 @@ def actor() -> str:
 
 
 def audit(conn: sqlite3.Connection, action: str, entity: str, entity_id: int | None) -> None:
-    """Append one audit row. Only ids and verbs: never client data."""
-    conn.execute(
-        "INSERT INTO audit (at, actor, action, entity, entity_id) VALUES (?, ?, ?, ?, ?)",
-        (now_stamp(), actor(), action, entity, entity_id),
-    )
+    """Append one audit row and its link in the keyed hash chain (medmassage/audit.py), in the
+    caller's transaction, or in one of its own. Only ids and verbs: never client data."""
+    from medmassage import audit as audit_chain  # hmac: paid only by commands that write
+
+    if conn.in_transaction:
+        audit_chain.append(conn, now_stamp(), actor(), action, entity, entity_id)
+    else:  # the chain reads the last link, then appends: never outside a transaction
+        with transaction(conn):
+            audit_chain.append(conn, now_stamp(), actor(), action, entity, entity_id)
 
 
 def insert(conn: sqlite3.Connection, table: str, values: dict[str, object]) -> int:

@@ -110,6 +110,10 @@ def refuse_unsafe_target(output: Path) -> None:
     replace the practice with a report): refuse before writing anything."""
     if not output.name or output.name in (".", ".."):
         raise InputError("output", str(output), "give a file name")
+    from medmassage.db import is_open_database
+
+    if is_open_database(output):  # decided by stat(): reading it would drop our locks
+        raise InputError("output", str(output), "is the practice database itself")
     try:
         with open(output, "rb") as f:
             head = f.read(16)

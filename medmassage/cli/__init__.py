@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "export": ("exporting", "app", "Export everything (JSON/CSV), or a client as a FHIR bundle."),
     "import": ("importing", "app", "Import sessions from another system (CSV)."),
     "catalog": ("catalog", "app", "Techniques (CPT), regions and conditions."),
-    "db": ("dbcmd", "app", "Where the database is."),
+    "db": ("dbcmd", "app", "Where the database is; check, back up, restore, encrypt it."),
     "demo": ("demo", "demo", None),
 }
 

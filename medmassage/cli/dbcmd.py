@@ -17,3 +17,7 @@ def path(ctx: typer.Context) -> None:
     file, source = resolve_db_path(state.db_option if state else None)
     print(file)
     say(f"(from the {source}{'' if file.exists() else '; not created yet'})")
+
+
+# The other `db` commands live in modules of their own and register on this group.
+from medmassage.cli import db_backup, db_check, db_crypto  # noqa: E402, F401
