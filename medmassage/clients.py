@@ -136,9 +136,7 @@ def discharge_client(
         if row is None:
             raise InputError("client", client_id, "no client has this id")
         if row["status"] == "discharged":
-            raise InputError(
-                "client", row["name"], f"already discharged on {row['discharge_date']}"
-            )
+            raise InputError("client", row["id"], f"already discharged on {row['discharge_date']}")
         db.update(
             conn,
             "client",

@@ -383,8 +383,7 @@ def build_summary(
         raise InputError(
             "period",
             f"{period.first.isoformat()} to {period.last.isoformat()}",
-            f"no visits of case {case_id} ({client['name']}) in this period; "
-            "choose another with --from/--to",
+            f"no visits of case {case_id} in this period; choose another with --from/--to",
         )
     notes = {
         r["id"]: r

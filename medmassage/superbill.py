@@ -68,7 +68,7 @@ def billed_cases(conn: sqlite3.Connection, client: sqlite3.Row, case_ref: str | 
     ]
     if not ids:
         raise InputError(
-            "client", client["name"], "has no case; open one with: medmassage case open CLIENT …"
+            "client", client["id"], "has no case; open one with: medmassage case open CLIENT …"
         )
     return ids
 
@@ -98,7 +98,7 @@ def build_superbill(
         raise InputError(
             "period",
             f"{period.first.isoformat()} to {period.last.isoformat()}",
-            f"no sessions of {client['name']} in this period; choose another with --from/--to",
+            f"no sessions of client {client['id']} in this period; choose another with --from/--to",
         )
     dx_by_case: dict[int, list[dict]] = {}
     for r in conn.execute(

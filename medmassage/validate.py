@@ -58,18 +58,37 @@ def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean {', '.join(matches)}?" if matches else ""
 
 
+def _bad_character(text: str, allowed: set[str]) -> str | None:
+    """Why `text` cannot be stored, if it holds a character that must not be: control
+    characters (a NUL truncates in SQLite, an escape sequence repaints the terminal) and lone
+    surrogates (an argument that was not valid UTF-8, e.g. a Latin-1 paste)."""
+    for ch in text:
+        if "\ud800" <= ch <= "\udfff":
+            return "not valid UTF-8 text (check the terminal's encoding)"
+        if (ch < " " and ch not in allowed) or "\x7f" <= ch <= "\x9f":
+            return "control characters are not allowed"
+    return None
+
+
 def clean_text(field: str, value: str | None, *, max_len: int = TEXT_MAX, multiline: bool = True):
-    """Free text: stripped, NFC-normalised, no control characters (a NUL truncates in SQLite)."""
+    """Free text: checked, NFC-normalised, stripped of surrounding spaces."""
     if value is None:
         return None
-    text = unicodedata.normalize("NFC", value).strip()
-    allowed_ctrl = {"\n", "\t"} if multiline else set()
-    for ch in text:
-        if (ch < " " and ch not in allowed_ctrl) or ch == "\x7f":
-            raise InputError(field, value[:40], "control characters are not allowed")
+    # Check before stripping: str.strip() would silently drop \r, \x0b, \x1c… at the ends.
+    problem = _bad_character(value, {"\n", "\t", "\r"} if multiline else set())
+    if problem:
+        raise InputError(field, _shown(value), problem)
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
+    if "\r" in text:
+        raise InputError(field, _shown(value), "control characters are not allowed")
     if len(text) > max_len:
-        raise InputError(field, value[:40] + "…", f"at most {max_len} characters")
+        raise InputError(field, _shown(value) + "…", f"at most {max_len} characters")
     return text or None
+
+
+def _shown(value: str) -> str:
+    """The value as an error message may show it: short, and printable whatever it held."""
+    return value[:40].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def required_text(field: str, value: str | None, *, max_len: int = TEXT_MAX) -> str:
@@ -300,6 +319,9 @@ def parse_sex(value: str | None) -> str | None:
 def parse_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
+    problem = _bad_character(value, set())
+    if problem:
+        raise InputError("email", _shown(value), problem)
     text = value.strip()
     if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
         raise InputError("email", value, "an address like name@example.com")
