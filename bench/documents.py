@@ -77,7 +77,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="medmassage-bench-docs-") as folder:
         work = Path(folder)
         db = work / "practice.db"
-        env = {**os.environ, "MEDMASSAGE_DB": str(db), "MEDMASSAGE_CACHE_DIR": str(work / "cache")}
+        env = {
+            **os.environ,
+            "MEDMASSAGE_DB": str(db),
+            "MEDMASSAGE_CACHE_DIR": str(work / "cache"),
+            "MEDMASSAGE_CONFIG_DIR": str(work / "config"),  # the audit key: not the real one
+        }
         env.pop("MEDMASSAGE_TODAY", None)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", PRACTICE, str(db)], env=env, check=True)

@@ -129,8 +129,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="medmassage-scale-") as folder:
         work = Path(folder)
         db = work / "practice.db"
-        env = {**os.environ, "MEDMASSAGE_DB": str(db), "MEDMASSAGE_CACHE_DIR": str(work)}
+        env = {
+            **os.environ,
+            "MEDMASSAGE_DB": str(db),
+            "MEDMASSAGE_CACHE_DIR": str(work),
+            "MEDMASSAGE_CONFIG_DIR": str(work / "config"),  # the audit key: not the real one
+        }
         env.pop("MEDMASSAGE_TODAY", None)
+        os.environ["MEDMASSAGE_CONFIG_DIR"] = env["MEDMASSAGE_CONFIG_DIR"]
         names = build_clients(db, options.clients, today)
         with open(work / "import.csv", "w", encoding="utf-8", newline="") as f:
             rows = write_import_csv(sample_rows(names, options.sessions, end=today), f)

@@ -72,7 +72,12 @@ def main() -> None:
 def measure(folder: Path, runs: int) -> bool:
     py = sys.executable
     db = folder / "practice.db"
-    env = dict(os.environ, MEDMASSAGE_DB=str(db), MEDMASSAGE_CACHE_DIR=str(folder / "cache"))
+    env = dict(
+        os.environ,
+        MEDMASSAGE_DB=str(db),
+        MEDMASSAGE_CACHE_DIR=str(folder / "cache"),
+        MEDMASSAGE_CONFIG_DIR=str(folder / "config"),  # the audit key: not the real one
+    )
     env.pop("FORCE_COLOR", None)  # stdout is a pipe here: plain text, as scripts see it
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
     mm = [py, "-m", "medmassage"]

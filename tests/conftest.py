@@ -31,6 +31,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, icd_cache: Pat
     monkeypatch.setenv("MEDMASSAGE_CACHE_DIR", str(icd_cache))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    # The audit-chain key lives in the config folder: never the real one.
+    monkeypatch.setenv("MEDMASSAGE_CONFIG_DIR", str(tmp_path / "home" / ".config" / "medmassage"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     for name in ("MEDMASSAGE_DB", "FORCE_COLOR", "MEDMASSAGE_DEBUG", "EDITOR", "VISUAL"):

@@ -39,7 +39,8 @@ def test_the_command_tree_is_what_the_readme_documents():
         "report monthly", "report period", "report due", "export all", "export fhir",
         "import sessions",
         "catalog techniques", "catalog regions", "catalog conditions",
-        "catalog add-technique", "db path", "demo",
+        "catalog add-technique", "db path", "db check", "db backup", "db restore",
+        "db encrypt", "db decrypt", "db rekey", "demo",
     }  # fmt: skip
     assert names == expected
 

@@ -674,10 +674,14 @@ def test_output_never_replaces_a_database_and_needs_a_file_name(practice, db_pat
     import sqlite3
 
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    for target in (db_path, other):
+    for target, why in (
+        (db_path, "is the practice database itself"),  # known by stat(), never opened
+        (Path(f"{db_path}-wal"), "is the practice database itself"),
+        (other, "is a SQLite database; choose another file name"),
+    ):
         result = practice("progress", "Jane", "-f", "json", "-o", str(target), ok=False)
         assert result.exit_code == 2
-        assert result.stderr.strip().endswith("is a SQLite database; choose another file name")
+        assert result.stderr.strip().endswith(why), result.stderr
     assert count_rows(db_path) == before
     result = practice("client", "list", "-f", "json", "-o", "/", ok=False)
     assert (result.exit_code, result.stderr.strip()) == (
