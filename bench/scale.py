@@ -4,7 +4,8 @@ sessions, each command in a fresh process, with wall time and peak memory.
 The practice is built the way a therapist moving from another system would: 2,000 clients with
 a case each (every payer type), then `import sessions` of a generated CSV of 100,000 visits
 through the project's own import path (the same checks as `session log`). Then `export all`
-(JSON and CSV), `report monthly`, `report due`, `progress` and `summary -f json` run on it.
+(JSON and CSV), `report monthly`, `report due`, `progress`, `summary -f json`, `db check` (the
+audit chain verified end to end) and `db backup` run on it.
 
     python bench/scale.py                    # 100,000 sessions
     python bench/scale.py --sessions 10000   # a quicker look
@@ -151,6 +152,8 @@ def main() -> int:
             ("report due", ["report", "due", "-f", "json"]),
             ("progress", ["progress", "1", "-f", "json"]),
             ("summary -f json", ["summary", "1", "-f", "json"]),
+            ("db check", ["db", "check"]),
+            ("db backup", ["db", "backup", "backup.db"]),
         ):
             seconds, peak = run(args, env, work)
             figures.append((label, seconds, peak))
