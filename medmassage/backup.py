@@ -35,8 +35,24 @@ Restore (`db restore FILE`):
   A practice file that SQLite cannot read at all (overwritten, zeroed) cannot be locked or used
   by anyone: its bytes are copied aside and the staged copy is renamed into its place.
 
+Encrypted databases (SQLCipher, medmassage/crypto.py). A backup of an encrypted database is
+encrypted with the same key. A restore keeps the practice database's kind and key:
+  - the practice database is opened as every command opens it (OS keyring, else a prompt); a
+    wrong key stops the restore before anything is read or written (exit 2);
+  - an encrypted FILE is tried with the practice database's key, then a key the OS keyring holds
+    for FILE, then one typed at a prompt (a terminal only: in a script, exit 2). It is staged
+    encrypted with its own key, checked, and re-keyed there (PRAGMA rekey on the staged copy)
+    when its key differs: the practice database keeps its current key. A wrong key: exit 2,
+    nothing changed. The staged copy, the copy kept aside and the result are all encrypted
+    (every connection to them is keyed; no plaintext page is ever written);
+  - a plaintext FILE over an encrypted practice database, or an encrypted FILE over a plaintext
+    (or missing) one, is refused (exit 2, nothing changed): make both match first with
+    `db decrypt` or `db encrypt`. The restore never changes whether the practice database is
+    encrypted.
+
 Every connection to a file other than through `db.connect` is opened by `open_file`: the one
-place that knows how to open copies of an encrypted practice database (crypto.open_like).
+place that knows how to open copies of an encrypted practice database (crypto.open_like, or
+crypto.open_with_key for a restore's staged and aside copies).
 """
 
 from __future__ import annotations
@@ -107,14 +123,21 @@ class RestoreDone:
 # --- opening files --------------------------------------------------------------------------
 
 
-def open_file(path: Path, *, read_only: bool = False, like: Any = None) -> Any:
+def open_file(
+    path: Path, *, read_only: bool = False, like: Any = None, key: str | None = None
+) -> Any:
     """A connection to a database file other than through `db.connect`: backup copies, files
     to restore, staged and aside copies, and the restore's exclusive lock.
 
     `like`: the practice database's connection, when its copies are made. An encrypted one
     (sqlcipher3) gets copies through the same driver with the same key: `Connection.backup`
-    works only between connections of one SQLite library.
+    works only between connections of one SQLite library. `key`: a restore's staged or aside
+    copy of an encrypted database (a new, empty file is created encrypted with it).
     """
+    if key is not None:
+        from medmassage import crypto
+
+        return crypto.open_with_key(path, key, db.BUSY_TIMEOUT_S, read_only=read_only)
     if like is not None and not isinstance(like, sqlite3.Connection):
         from medmassage import crypto
 
@@ -418,20 +441,58 @@ def _refuse(source: Path, why: str) -> InputError:
     return InputError("restore", str(source), f"{why}; nothing was changed")
 
 
-def _read_into(source: Path, staged: Path) -> None:
-    """Copy the file to restore into `staged` through the backup API, reading it read-only."""
+def _open_source(source: Path, live_key: str | None) -> tuple[Any, str | None]:
+    """The file to restore, read-only, and the key that opens it (None: plaintext).
+
+    An encrypted backup is tried with the practice database's key (the normal case: `db backup`
+    keeps it), then with a key the OS keyring holds for that file, then with one typed at a
+    prompt (a backup made before `db rekey`). Never a key from the command line or environment.
+    """
+    if live_key is None:
+        return open_file(source, read_only=True), None
+    from medmassage import crypto
+
+    reader = crypto.try_key(source, live_key, db.BUSY_TIMEOUT_S, read_only=True)
+    if reader is not None:
+        return reader, live_key
+    stored = crypto.stored_key(source)
+    if stored is not None:
+        reader = crypto.try_key(source, stored, db.BUSY_TIMEOUT_S, read_only=True)
+        if reader is not None:
+            return reader, stored
+    if not crypto.interactive():
+        raise crypto.KeyProblem(
+            f"{source} is encrypted with another key than the practice database; run on a "
+            "terminal to enter its key. Nothing was changed"
+        )
+    key = crypto.ask(f"Key for {source.name} (the backup): ")
+    reader = crypto.try_key(source, key, db.BUSY_TIMEOUT_S, read_only=True)
+    if reader is None:
+        raise crypto.KeyProblem(f"the key does not open {source}; nothing was changed")
+    return reader, key
+
+
+def _read_into(source: Path, staged: Path, live_key: str | None = None) -> str | None:
+    """Copy the file to restore into `staged` through the backup API, reading it read-only.
+
+    An encrypted one is staged encrypted with its own key (`Connection.backup` between two
+    sqlcipher3 connections needs both keyed alike). Returns that key (None: plaintext)."""
     side_files = [Path(f"{source}-wal"), Path(f"{source}-shm")]
     existed = {p: p.exists() for p in side_files}
     try:
-        reader = open_file(source, read_only=True)
-    except sqlite3.Error as e:
-        raise _refuse(source, f"cannot be opened ({e})") from None
+        try:
+            reader, key = _open_source(source, live_key)
+        except _errors("Error") as e:
+            raise _refuse(source, f"cannot be opened ({e})") from None
+    except BaseException:
+        _drop_side_files(side_files, existed)
+        raise
     try:
-        copy = open_file(staged)
+        copy = open_file(staged, key=key)
         try:
             _snapshot(reader)
             reader.backup(copy)
-        except sqlite3.DatabaseError as e:
+        except _errors() as e:
             if _busy(e):
                 raise RuntimeProblem(f"{source} is in use by another program; try again") from None
             raise _refuse(source, f"is not a readable SQLite database ({e})") from None
@@ -439,16 +500,21 @@ def _read_into(source: Path, staged: Path) -> None:
             copy.close()
     finally:
         reader.close()
-        # A WAL-mode file opened read-only gets an empty -wal/-shm pair it cannot remove.
-        wal = side_files[0]
-        if not existed[wal] and wal.exists() and wal.stat().st_size == 0:
-            for p in side_files:
-                if not existed[p]:
-                    with contextlib.suppress(OSError):
-                        p.unlink()
+        _drop_side_files(side_files, existed)
+    return key
 
 
-def check_restore_file(conn: sqlite3.Connection, source: Path) -> Facts:
+def _drop_side_files(side_files: list[Path], existed: dict[Path, bool]) -> None:
+    """A WAL-mode file opened read-only gets an empty -wal/-shm pair it cannot remove."""
+    wal = side_files[0]
+    if not existed[wal] and wal.exists() and wal.stat().st_size == 0:
+        for p in side_files:
+            if not existed[p]:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+
+def check_restore_file(conn: Any, source: Path) -> Facts:
     """A sound medmassage database this version can open, or InputError saying why not."""
     try:
         conn.execute("PRAGMA journal_mode = DELETE")
@@ -471,29 +537,51 @@ def check_restore_file(conn: sqlite3.Connection, source: Path) -> Facts:
         missing = db.missing_triggers(conn, facts.version)
         if missing:
             raise _refuse(source, f"lacks protective triggers ({', '.join(missing[:3])})")
-    except sqlite3.DatabaseError as e:
+    except _errors() as e:
         raise _refuse(source, f"is not a readable SQLite database ({e})") from None
     return facts
 
 
-def stage_restore(source: Path, staged: Path) -> tuple[Facts, int]:
+def stage_restore(source: Path, staged: Path, live_key: str | None = None) -> tuple[Facts, int]:
     """Read, check and (if older) migrate the file to restore, in the new file `staged`.
 
-    Returns the staged copy's facts after migration, and the file's own schema version."""
-    if _looks_encrypted(source):
-        raise _refuse(source, "is encrypted: restoring an encrypted backup is not supported yet")
+    `live_key`: the practice database's key (None: it is plaintext or absent). The staged copy
+    ends encrypted with it (re-keyed when the backup has another key) or plaintext, as the
+    practice database is. Returns the staged copy's facts after migration, and the file's own
+    schema version."""
+    encrypted = _looks_encrypted(source)
+    if encrypted and live_key is None:
+        raise _refuse(
+            source,
+            "is encrypted and the practice database is not: encrypt the practice database first "
+            "(medmassage db encrypt), then restore",
+        )
+    if not encrypted and live_key is not None:
+        raise _refuse(
+            source,
+            "is not encrypted and the practice database is: decrypt the practice database "
+            "first (medmassage db decrypt), restore, then encrypt it again (medmassage db "
+            "encrypt)",
+        )
     with _file_errors(staged, "restore"):
         _create_owner_only(staged)
-    _read_into(source, staged)
-    conn = open_file(staged)
+    source_key = _read_into(source, staged, live_key)
+    conn = open_file(staged, key=source_key)
     try:
         version = check_restore_file(conn, source).version
     finally:
         conn.close()
+    if source_key is not None and live_key is not None and source_key != live_key:
+        from medmassage import crypto
+
+        # The practice database keeps its current key: the staged copy (journal_mode DELETE
+        # since check_restore_file) is re-encrypted with it in one transaction.
+        crypto.rekey_file(staged, source_key, live_key, db.BUSY_TIMEOUT_S)
     if version < LATEST_VERSION:
-        migrated, _ = db.connect(staged)  # the same migrations as every open, in transactions
+        # The same migrations as every open, in transactions.
+        migrated, _ = db.connect(staged, key=live_key)
         migrated.close()
-    conn = open_file(staged)
+    conn = open_file(staged, key=live_key)
     try:
         facts = read_facts(conn)
     finally:
@@ -508,27 +596,31 @@ def stage_restore(source: Path, staged: Path) -> tuple[Facts, int]:
 Current = Facts | str | None
 
 
-def read_current(live: Path) -> Current:
+def read_current(live: Path) -> tuple[Current, str | None, list[str]]:
+    """What is at the practice database path, its key (None: plaintext or no file) and
+    warnings. An encrypted one is opened as every command opens it (OS keyring, else a prompt):
+    a wrong key stops here, before anything is read or written."""
     if not live.is_file():
-        return None
+        return None, None, []
+    key: str | None = None
+    notes: list[str] = []
     if _looks_encrypted(live):
-        raise InputError(
-            "database",
-            str(live),
-            "is encrypted: restoring over an encrypted database is not supported yet (decrypt "
-            "it first: medmassage db decrypt)",
-        )
-    conn = open_file(live)
+        from medmassage import crypto
+
+        conn, notes = crypto.open_encrypted(live, db.BUSY_TIMEOUT_S)
+        key = crypto.key_of(conn)
+    else:
+        conn = open_file(live)
     try:
         conn.execute("BEGIN")
         try:
-            return read_facts(conn)
+            return read_facts(conn), key, notes
         finally:
             _end(conn)
-    except sqlite3.DatabaseError as e:
+    except _errors() as e:
         if _busy(e):
             raise
-        return str(e)
+        return str(e), key, notes
     finally:
         conn.close()
 
@@ -553,14 +645,20 @@ class _Aside:
     facts: Facts | None  # its facts; None when it was damaged or unreadable
 
 
-def lock_exclusive(live: Path) -> sqlite3.Connection:
+def lock_exclusive(live: Path, key: str | None = None) -> Any:
     """A connection holding the practice database for this process alone.
 
     locking_mode=EXCLUSIVE before the first read: that read then opens the WAL under an
     exclusive lock on the file, which SQLite keeps after COMMIT until the connection closes. No
     transaction is left open (a backup from a connection in a write transaction never starts).
+    `key`: an encrypted practice database's key (applied, nothing read, before the pragmas).
     """
-    conn = open_file(live)
+    if key is not None:
+        from medmassage import crypto
+
+        conn = crypto.connect_keyed(live, key, db.BUSY_TIMEOUT_S)
+    else:
+        conn = open_file(live)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_S * 1000)}")
         conn.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -568,7 +666,7 @@ def lock_exclusive(live: Path) -> sqlite3.Connection:
         conn.execute("COMMIT")
         with contextlib.suppress(*_errors()):  # needs the schema; FULL is SQLite's default
             conn.execute("PRAGMA synchronous = FULL")
-    except sqlite3.DatabaseError as e:
+    except _errors() as e:
         conn.close()
         if _busy(e):
             raise RuntimeProblem(
@@ -584,12 +682,29 @@ def lock_exclusive(live: Path) -> sqlite3.Connection:
     return conn
 
 
-def _swap_in(staged: Path, live: Path, incoming: Facts, *, keep_aside: bool) -> _Aside:
+def _swap_in(
+    staged: Path, live: Path, incoming: Facts, *, keep_aside: bool, key: str | None = None
+) -> _Aside:
     """Under the exclusive lock: keep the current database aside (when asked), then write the
-    staged copy into the practice database and check it."""
+    staged copy into the practice database and check it. `key`: both are encrypted with it
+    (the copy kept aside too, through `open_file(like=lock)`)."""
     kept = _Aside(None, None)
-    lock = lock_exclusive(live)
+    lock = lock_exclusive(live, key)
     try:
+        if key is not None:
+            # SQLCipher's backup needs the same page size on both sides; the header that says
+            # it is encrypted, so ask SQLite. Checked before anything is written.
+            live_size = lock.execute("PRAGMA page_size").fetchone()[0]
+            probe = open_file(staged, key=key)
+            try:
+                staged_size = probe.execute("PRAGMA page_size").fetchone()[0]
+            finally:
+                probe.close()
+            if live_size != staged_size:
+                raise RuntimeProblem(
+                    f"the backup's page size ({staged_size}) differs from the practice "
+                    f"database's ({live_size}); nothing was changed"
+                )
         if keep_aside:
             path = _aside_path(live)
             if _damage(lock):
@@ -602,8 +717,9 @@ def _swap_in(staged: Path, live: Path, incoming: Facts, *, keep_aside: bool) -> 
                 finally:
                     _end(lock)
                 kept = _Aside(path, facts)
-        _match_page_size(staged, _page_size(live))
-        reader = open_file(staged)
+        if key is None:
+            _match_page_size(staged, _page_size(live))
+        reader = open_file(staged, key=key)
         try:
             reader.backup(lock)  # one transaction on the practice database
         finally:
@@ -611,7 +727,7 @@ def _swap_in(staged: Path, live: Path, incoming: Facts, *, keep_aside: bool) -> 
         problems = _differences(lock, incoming)
         if problems:
             if kept.path is not None:
-                _put_back(kept.path, lock)
+                _put_back(kept.path, lock, key)
             raise RuntimeProblem(
                 f"the restored database did not verify ({'; '.join(problems[:3])}); "
                 + (
@@ -646,8 +762,8 @@ def _match_page_size(staged: Path, page_size: int) -> None:
         conn.close()
 
 
-def _put_back(aside: Path, lock: sqlite3.Connection) -> None:
-    reader = open_file(aside, read_only=True)
+def _put_back(aside: Path, lock: Any, key: str | None = None) -> None:
+    reader = open_file(aside, read_only=True, key=key)
     try:
         _snapshot(reader)
         reader.backup(lock)
@@ -655,7 +771,7 @@ def _put_back(aside: Path, lock: sqlite3.Connection) -> None:
         reader.close()
 
 
-def _replace_unreadable(staged: Path, live: Path) -> Path:
+def _replace_unreadable(staged: Path, live: Path, key: str | None = None) -> Path:
     """The practice file is not a database SQLite can read (overwritten, zeroed): nothing can
     lock or use it, so no command has it open. Its bytes (and any -wal or -journal beside it,
     under the matching names) are copied aside, then the staged copy is renamed into place.
@@ -667,7 +783,7 @@ def _replace_unreadable(staged: Path, live: Path) -> Path:
             if old.exists():
                 _copy_bytes(old, Path(f"{aside}{suffix}"))
         _fsync_folder(aside.parent)
-    conn = open_file(staged)
+    conn = open_file(staged, key=key)
     try:
         conn.execute("PRAGMA journal_mode = WAL")  # the practice database's mode (persistent)
     finally:
@@ -716,25 +832,24 @@ def restore(
         with _file_errors(folder, "database folder"):
             folder.mkdir(mode=0o700, parents=True)
             folder.chmod(0o700)
-    current = read_current(live)
+    current, key, notes = read_current(live)
     staged = _temp_beside(live, "restore")
     _remove(staged)
-    notes: list[str] = []
     try:
-        incoming, version = stage_restore(source, staged)
+        incoming, version = stage_restore(source, staged, key)
         if not confirm(incoming, current):
             raise Cancelled("restore cancelled; nothing was changed")
         if current is None:
             created, notes = db.connect(live)  # 0600 in a 0700 folder, WAL, latest schema
             created.close()
         try:
-            aside = _swap_in(staged, live, incoming, keep_aside=current is not None)
+            aside = _swap_in(staged, live, incoming, keep_aside=current is not None, key=key)
         except _Unreadable:
-            aside = _Aside(_replace_unreadable(staged, live), None)
+            aside = _Aside(_replace_unreadable(staged, live, key), None)
     finally:
         _remove(staged)
     _fsync_folder(folder)
-    conn, more_notes = db.connect(live)  # opens as every command will
+    conn, more_notes = db.connect(live, key=key)  # opens as every command will
     try:
         sessions = read_facts(conn).sessions
     finally:

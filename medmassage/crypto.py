@@ -219,6 +219,36 @@ def open_with_key(path: Path, key: str, timeout: float, *, read_only: bool = Fal
     return _raw_connect(dbapi2, str(path), timeout)
 
 
+def connect_keyed(path: Path, key: str, timeout: float) -> Any:
+    """A connection to the encrypted `path` with `key` applied and nothing read yet, so the
+    caller can set locking pragmas before the first read (a restore's exclusive lock). The key
+    must already be known to open the file. Copies made from it get the same key (`open_like`)."""
+    conn = _raw_connect(driver(), str(path), timeout)
+    try:
+        _apply_key(conn, key)
+    except BaseException:
+        conn.close()
+        raise
+    conn.medmassage_key = key
+    return conn
+
+
+def rekey_file(path: Path, old: str, new: str, timeout: float) -> None:
+    """Re-encrypt the file `path` (not in WAL mode: a staged copy) from `old` to `new` in place
+    (PRAGMA rekey: one transaction), then check that `new` opens it."""
+    conn = try_key(path, old, timeout)
+    if conn is None:
+        raise wrong_key(path)
+    try:
+        conn.execute(f"PRAGMA rekey = {_quote(new)}")
+    finally:
+        conn.close()
+    check = try_key(path, new, timeout)
+    if check is None:
+        raise RuntimeProblem(f"re-keying {path} failed; nothing was changed")
+    check.close()
+
+
 def open_like(like: Any, path: Path, timeout: float, *, read_only: bool = False) -> Any:
     """A connection to `path` (a backup copy, a staged file) of the same kind as the encrypted
     connection `like`: sqlcipher3, with its key (see `open_with_key`)."""

@@ -571,3 +571,167 @@ def test_real_entry_point_without_a_key_exits_2_with_one_line(encrypted):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: {crypto.NO_TERMINAL}"]
     assert result.stdout == ""
+
+
+# --- restoring an encrypted backup ----------------------------------------------------------------
+
+NEW_KEY = "a brand new passphrase"
+
+
+def every_file(*folders: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for f in folders for p in sorted(f.rglob("*")) if p.is_file()}
+
+
+def sessions_in(path: Path, key: str) -> int:
+    conn = open_raw(path, key)
+    try:
+        return conn.execute("SELECT count(*) FROM session").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_restore_of_an_encrypted_backup_round_trip(
+    encrypted, practice, tmp_path, monkeypatch, memory_keyring
+):
+    from medmassage import backup
+
+    copy = tmp_path / "copy.db"
+    practice("db", "backup", str(copy))
+    log_session(practice, "2026-11-26", f"{MARKER} after the backup")
+
+    seen: dict[str, bytes] = {}  # every file beside the database while it is locked
+    real_lock = backup.lock_exclusive
+
+    def spy(live, key=None):
+        conn = real_lock(live, key)
+        seen.update(every_file(live.parent))
+        return conn
+
+    monkeypatch.setattr(backup, "lock_exclusive", spy)
+    result = practice("db", "restore", str(copy), "--yes")
+    assert "(2 sessions)" in result.stderr and "(3 sessions) is kept as" in result.stderr
+    assert any(".restore-tmp" in name for name in seen), seen.keys()  # the staged copy was seen
+
+    assert sessions_in(encrypted, KEY) == 2  # as at the backup, with the same key
+    asides = list(encrypted.parent.glob("practice.db.before-restore-*"))
+    assert len(asides) == 1
+    aside = asides[0]
+    assert mode(aside) == 0o600 and aside.read_bytes()[:16] != crypto.SQLITE_HEADER
+    assert sessions_in(aside, KEY) == 3  # holds the session added after the backup
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(aside).execute("SELECT count(*) FROM session").fetchone()
+    files = {**seen, **every_file(tmp_path)}
+    for name, data in files.items():
+        assert MARKER.encode() not in data, name
+    assert not [p for p in encrypted.parent.iterdir() if "tmp" in p.name]
+    # opens as every command opens it (key from the keyring), and takes new work
+    assert "2026-11-24" in practice("session", "list", "Jane").stdout
+    log_session(practice, "2026-11-27", f"{MARKER} after the restore")
+    assert sessions_in(encrypted, KEY) == 3
+
+
+def test_restore_of_a_backup_with_another_key_in_a_script_exits_2_and_changes_nothing(
+    encrypted, practice, tmp_path
+):
+    copy = tmp_path / "copy.db"
+    practice("db", "backup", str(copy))
+    crypto.convert(encrypted, source_key=KEY, target_key=NEW_KEY)  # as `db rekey` does
+    store(encrypted, NEW_KEY)
+    before, copy_bytes = digest(encrypted), copy.read_bytes()
+    result = practice("db", "restore", str(copy), "--yes", ok=False)
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "encrypted with another key" in line and "terminal" in line, line
+    assert digest(encrypted) == before
+    assert copy.read_bytes() == copy_bytes
+
+
+@pytest.mark.parametrize("make", ["plaintext-backup", "encrypted-backup"])
+def test_restore_between_plaintext_and_encrypted_is_refused(
+    make, notes, practice, db_path, tmp_path
+):
+    copy = tmp_path / "copy.db"
+    store(db_path)
+    if make == "plaintext-backup":
+        practice("db", "backup", str(copy))
+        practice("db", "encrypt", "--keyring")
+        words = "medmassage db decrypt"
+    else:
+        practice("db", "encrypt", "--keyring")
+        practice("db", "backup", str(copy))
+        practice("db", "decrypt", "--yes")
+        words = "medmassage db encrypt"
+    before, copy_bytes = digest(db_path), copy.read_bytes()
+    result = practice("db", "restore", str(copy), "--yes", ok=False)
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert words in line and line.endswith("nothing was changed"), line
+    assert digest(db_path) == before
+    assert copy.read_bytes() == copy_bytes
+
+
+def test_restore_with_a_wrong_key_for_the_database_changes_nothing(encrypted, practice, tmp_path):
+    copy = tmp_path / "copy.db"
+    practice("db", "backup", str(copy))
+    log_session(practice, "2026-11-26", "after the backup")
+    store(encrypted, "not the right key")
+    before, copy_bytes = digest(encrypted), copy.read_bytes()
+    result = practice("db", "restore", str(copy), "--yes", ok=False)
+    assert result.exit_code == 2
+    assert "does not open" in one_error_line(result)
+    assert digest(encrypted) == before
+    assert copy.read_bytes() == copy_bytes
+
+
+def test_restore_of_a_backup_made_before_a_rekey_asks_for_its_key(encrypted, practice, tmp_path):
+    Terminal, env = _terminal()
+    copy = tmp_path / "copy.db"
+    practice("db", "backup", str(copy))
+    log_session(practice, "2026-11-26", f"{MARKER} after the backup")
+    crypto.convert(encrypted, source_key=KEY, target_key=NEW_KEY)  # as `db rekey` does
+    args = ["--db", str(encrypted), "db", "restore", str(copy), "--yes"]
+
+    # A wrong key for the backup: exit 2, every file as it was.
+    before, copy_bytes = digest(encrypted), copy.read_bytes()
+    term = Terminal(args, env)
+    at = term.expect(r"Key for practice\.db: ")
+    term.type(NEW_KEY)
+    term.expect(r"Key for copy\.db \(the backup\): ", start=at)
+    term.type("a wrong key")
+    assert term.finish() == 2, term.text
+    assert f"error: the key does not open {copy}; nothing was changed" in term.text
+    assert digest(encrypted) == before
+    assert copy.read_bytes() == copy_bytes
+
+    term = Terminal(args, env)
+    at = term.expect(r"Key for practice\.db: ")
+    term.type(NEW_KEY)
+    term.expect(r"Key for copy\.db \(the backup\): ", start=at)
+    term.type(KEY)
+    assert term.finish() == 0, term.text
+    assert NEW_KEY not in term.text and KEY not in term.text
+    assert sessions_in(encrypted, NEW_KEY) == 2  # the backup's rows, the database's own key
+    with pytest.raises(dbapi2.DatabaseError):
+        sessions_in(encrypted, KEY)
+    (aside,) = encrypted.parent.glob("practice.db.before-restore-*")
+    assert sessions_in(aside, NEW_KEY) == 3
+    for name, data in every_file(tmp_path).items():
+        assert MARKER.encode() not in data, name
+    assert copy.read_bytes() == copy_bytes
+
+
+def test_restore_of_an_older_encrypted_backup_migrates_it(encrypted, practice, tmp_path):
+    from tests.test_backup import _database_at  # with its application_id, as medmassage wrote it
+
+    old = tmp_path / "old.db"
+    _database_at(old, 1)
+    crypto.convert(old, source_key=None, target_key=KEY)
+    old_bytes = old.read_bytes()
+    result = practice("db", "restore", str(old), "--yes")
+    assert "schema 1 migrated" in result.stderr
+    conn = open_raw(encrypted)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
+    finally:
+        conn.close()
+    assert old.read_bytes() == old_bytes  # the file restored is read, never written
