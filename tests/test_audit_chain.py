@@ -20,7 +20,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from medmassage import audit
+from medmassage import audit, migrations
 from tests.conftest import Cli, query
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and folders")
@@ -158,7 +158,7 @@ def test_fresh_database_checks_ok(cli, db_path):
     assert result.stdout.splitlines() == [
         "integrity_check: ok",
         "foreign_key_check: ok",
-        "schema version: ok (4)",
+        f"schema version: ok ({migrations.LATEST_VERSION})",
         "protective triggers: ok",
         "file modes: ok (database owner-only)",
         "audit chain: ok (no audit rows yet)",

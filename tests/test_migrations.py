@@ -98,7 +98,12 @@ def _dump(path: Path, columns: dict[str, list[str]] | None = None):
         conn.close()
 
 
-@pytest.mark.parametrize("version", EARLIER, ids=lambda v: f"from-v{v}")
+# Versions before the audit chain (M004): their audit rows are plain SQL fixtures, chained when
+# upgraded. A v4+ database is filled by the medmassage of that version (see the test below).
+BEFORE_CHAIN = [v for v in EARLIER if v < 4]
+
+
+@pytest.mark.parametrize("version", BEFORE_CHAIN, ids=lambda v: f"from-v{v}")
 def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
     path = tmp_path / "old.db"
     _database_at(path, version)
@@ -148,7 +153,7 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
     )
 
 
-@pytest.mark.parametrize("version", EARLIER, ids=lambda v: f"from-v{v}")
+@pytest.mark.parametrize("version", BEFORE_CHAIN, ids=lambda v: f"from-v{v}")
 def test_upgrade_chains_a_long_old_audit_log_in_order(tmp_path, version):
     path = tmp_path / "old.db"
     _database_at(path, version)
@@ -211,3 +216,38 @@ def test_every_protective_trigger_is_present_after_a_fresh_install(cli, db_path)
         r["name"] for r in query(db_path, "SELECT name FROM sqlite_master WHERE type='trigger'")
     }
     assert set(migrations.PROTECTIVE_TRIGGERS) <= names
+
+
+@pytest.mark.parametrize("version", [v for v in EARLIER if v >= 4], ids=lambda v: f"from-v{v}")
+def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
+    tmp_path, version, monkeypatch
+):
+    """A database written by the medmassage of schema `version` (migrations pinned there, audit
+    chain and all) upgrades to the latest with every row kept and `db check` still ok."""
+    path = tmp_path / "old.db"
+    older = [m for m in migrations.MIGRATIONS if m[0] <= version]
+    monkeypatch.setattr(db, "MIGRATIONS", older)
+    monkeypatch.setattr(db, "LATEST_VERSION", version)
+    monkeypatch.setattr(migrations, "LATEST_VERSION", version)
+    cli = Cli(path)
+    cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
+    cli(
+        "case", "open", "Jane", "--payer", "health", "--dx", "M54.2", "--referrer", "Dr A",
+        "--rx-date", "2026-11-01", "--rx-until", "2026-12-31", "--visits", "12",
+    )  # fmt: skip
+    cli(
+        "session", "log", "Jane", "--pre", "6", "--post", "3", "--technique", "swedish=30",
+        "--region", "neck", "--date", "2026-11-20", "--sign",
+    )  # fmt: skip
+    cli("session", "amend", "1", "--text", "late entry")
+    assert query(path, "PRAGMA user_version")[0][0] == version
+    before, columns = _dump(path)
+    # Back to today's medmassage (not monkeypatch.undo(): that would also undo the test's
+    # isolated HOME and key folder).
+    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS)
+    monkeypatch.setattr(db, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
+    cli = Cli(path)
+    assert cli("db", "check").exit_code == 0  # migrates on open, then checks
+    assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
+    assert _dump(path, columns)[0] == before
