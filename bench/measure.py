@@ -1,0 +1,59 @@
+"""Run one medmassage command in a fresh process and read its wall time and its own peak memory.
+
+Peak memory is the command's high-water mark (VmHWM from /proc on Linux; ru_maxrss elsewhere),
+read inside the command's process: a parent's getrusage(RUSAGE_CHILDREN) on Linux can report
+the parent's size for a forked child.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Runs one medmassage command in this process and reports its peak memory on the pipe whose
+# file descriptor MEDMASSAGE_BENCH_FD names.
+MEASURED = """
+import os, sys
+sys.argv = ["medmassage", *sys.argv[1:]]
+def peak_kb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss // 1024 if sys.platform == "darwin" else rss
+try:
+    from medmassage.cli import main
+    main()
+finally:
+    os.write(int(os.environ["MEDMASSAGE_BENCH_FD"]), str(peak_kb()).encode())
+"""
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(seconds, peak MB) of one command in a fresh process."""
+    read, write = os.pipe()
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, *args],
+        env={**env, "MEDMASSAGE_BENCH_FD": str(write)},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        pass_fds=(write,),
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    os.close(write)
+    peak = os.read(read, 64).decode() or "0"
+    os.close(read)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return elapsed, int(peak) / 1024

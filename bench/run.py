@@ -1,0 +1,129 @@
+"""The practice-scale benchmark (SPEC §9): one table of every figure, from one run.
+
+Builds a synthetic practice (bench/practice.py: 2,000 clients, every payer type, 100,000
+sessions over ten years, realistic notes), imports its sessions through `import sessions`,
+then times each command in fresh processes: the median wall time, its ratio to bare
+`python -c pass` measured in the same run by the same interpreter (a Python with many
+site-packages starts slower, so the baseline must share the environment), and the command's own
+peak memory. Exit code 1 if a budget is missed.
+
+    python bench/run.py                       # the full size
+    python bench/run.py --sessions 10000 --clients 200 --runs 5   # a quick look
+
+Run it in a lean virtual environment (`pip install .`), from any folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from measure import run  # bench/measure.py (the script's folder is on sys.path)
+from practice import build  # bench/practice.py
+
+MEMORY_BUDGET_MB = 150
+
+
+def median_seconds(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=2_000)
+    parser.add_argument("--runs", type=int, default=11, help="runs per everyday command")
+    options = parser.parse_args()
+    today = date.today()
+    with tempfile.TemporaryDirectory(prefix="medmassage-bench-") as folder:
+        work = Path(folder)
+        db = work / "practice.db"
+        env = {
+            **os.environ,
+            "MEDMASSAGE_DB": str(db),
+            "MEDMASSAGE_CACHE_DIR": str(work / "cache"),
+            "MEDMASSAGE_CONFIG_DIR": str(work / "config"),  # the audit key: not the real one
+        }
+        env.pop("MEDMASSAGE_TODAY", None)
+        os.environ["MEDMASSAGE_CONFIG_DIR"] = env["MEDMASSAGE_CONFIG_DIR"]
+        started = time.perf_counter()
+        rows, _ = build(
+            db, work / "import.csv", clients=options.clients, sessions=options.sessions, today=today
+        )
+        built = time.perf_counter() - started
+        import_s, import_mb = run(["import", "sessions", "import.csv", "--sign"], env, work)
+        import sqlite3
+
+        conn = sqlite3.connect(db)
+        # The client whose case is nearest 100 visits: `progress` and `summary` read it.
+        client, visits = conn.execute(
+            "SELECT k.client_id, count(*) AS n FROM session s JOIN care_case k ON k.id = s.case_id "
+            "GROUP BY k.id ORDER BY abs(count(*) - 100), k.id LIMIT 1"
+        ).fetchone()
+        conn.close()
+        size_mb = db.stat().st_size / 1e6
+        py = sys.executable
+        bare = median_seconds([py, "-c", "pass"], env, work, options.runs * 2)
+        cli = [py, "-m", "medmassage"]
+        log = ["session", "log", str(client), "--pre", "5", "--post", "3",
+               "--technique", "swedish=30", "--region", "neck"]  # fmt: skip
+        commands = [
+            ("--help", ["--help"], options.runs, 15.0, None),
+            ("session log", log, options.runs, 8.0, None),
+            ("client list", ["client", "list"], options.runs, 8.0, None),
+            (f"progress ({visits} visits)", ["progress", str(client)], options.runs, 8.0, 0.5),
+            ("report monthly", ["report", "monthly", "-f", "json"], options.runs, 8.0, 0.5),
+            ("summary -f json", ["summary", str(client), "-f", "json", "--from", "2000-01-01"],
+             options.runs, None, 1.0),
+            ("export all -f json", ["export", "all", "-o", "all.json"], 3, None, 10.0),
+        ]  # fmt: skip
+        table = []
+        for label, args, runs, ratio_budget, seconds_budget in commands:
+            seconds = median_seconds([*cli, *args], env, work, runs)
+            _, peak = run(args, env, work)
+            table.append((label, seconds, ratio_budget, seconds_budget, peak))
+        table.append(("import sessions --sign", import_s, None, 20.0, import_mb))
+    print(
+        f"{options.clients} clients, {rows} sessions over 10 years ({size_mb:.0f} MB database, "
+        f"built in {built:.0f} s); bare python -c pass: {bare * 1000:.1f} ms; "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
+    print(f"{'command':26} {'median':>9} {'ratio':>6} {'budget':>9} {'peak MB':>8}  ok")
+    missed = False
+    for label, seconds, ratio_budget, seconds_budget, peak in table:
+        ratio = seconds / bare
+        ok = (ratio_budget is None or ratio <= ratio_budget) and (
+            seconds_budget is None or seconds <= seconds_budget
+        )
+        ok = ok and peak <= MEMORY_BUDGET_MB
+        missed |= not ok
+        budget = " / ".join(
+            x for x in (
+                f"{ratio_budget:g}×" if ratio_budget else "",
+                f"{seconds_budget:g} s" if seconds_budget else "",
+            ) if x
+        )  # fmt: skip
+        shown = f"{seconds * 1000:7.0f} ms" if seconds < 10 else f"{seconds:7.2f} s "
+        print(
+            f"{label:26} {shown:>9} {ratio:5.1f}× {budget:>9} {peak:8.0f}  {'yes' if ok else 'NO'}"
+        )
+    print(f"memory budget: {MEMORY_BUDGET_MB} MB per command")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
