@@ -174,7 +174,9 @@ def write_output(text: str, output: Path | None) -> None:
 
 def width(text: str) -> int:
     """Terminal columns taken by `text` (wide East Asian characters take two)."""
-    if text.isascii():
+    if text.isascii() or max(text) < "\u0300":
+        # Below U+0300 (Latin-1, Latin Extended, IPA) every character is one column wide and
+        # none combines: the names of most practices take this fast path.
         return len(text)
     return sum(
         0
@@ -193,20 +195,21 @@ def _pad(text: str, size: int, right: bool) -> str:
 
 def plain_table(columns: Sequence[Col], rows: Sequence[dict], title: str | None = None) -> str:
     cells = [[c.cell(r).replace("\n", " ") for c in columns] for r in rows]
-    sizes = [
-        max([width(c.header)] + [width(row[i]) for row in cells]) for i, c in enumerate(columns)
-    ]
-    lines = []
-    if title:
-        lines.append(title)
-    lines.append(
-        "  ".join(_pad(c.header, sizes[i], c.right) for i, c in enumerate(columns)).rstrip()
-    )
+    widths = [[width(text) for text in row] for row in cells]  # once per cell: not cheap
+    sizes = [max([width(c.header)] + [row[i] for row in widths]) for i, c in enumerate(columns)]
+    right = [c.right for c in columns]
+
+    def line(texts: list[str], spans: list[int]) -> str:
+        return "  ".join(
+            " " * (sizes[i] - spans[i]) + t if right[i] else t + " " * (sizes[i] - spans[i])
+            for i, t in enumerate(texts)
+        ).rstrip()
+
+    lines = [title] if title else []
+    headers = [c.header for c in columns]
+    lines.append(line(headers, [width(h) for h in headers]))
     lines.append("  ".join("-" * s for s in sizes))
-    for row in cells:
-        lines.append(
-            "  ".join(_pad(row[i], sizes[i], c.right) for i, c in enumerate(columns)).rstrip()
-        )
+    lines.extend(line(row, spans) for row, spans in zip(cells, widths, strict=True))
     return "\n".join(lines)
 
 
