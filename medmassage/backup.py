@@ -71,7 +71,7 @@ from typing import Any
 from medmassage import db
 from medmassage.errors import InputError, MedmassageError, RuntimeProblem
 from medmassage.migrations import APPLICATION_ID, LATEST_VERSION
-from medmassage.render import USER_PATH_ERRORS
+from medmassage.render import USER_PATH_ERRORS, fsync_folder
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -276,20 +276,6 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_folder(folder: Path) -> None:
-    """So a rename survives a power cut. Some systems (Windows) cannot open a folder."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _temp_beside(target: Path, label: str) -> Path:
     return target.with_name(f".{target.name}.{label}-tmp{os.getpid()}")
 
@@ -374,7 +360,7 @@ def write_verified_copy(
     except BaseException:
         _remove(temp)
         raise
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
     return expected
 
 
@@ -782,7 +768,7 @@ def _replace_unreadable(staged: Path, live: Path, key: str | None = None) -> Pat
             old = Path(f"{live}{suffix}")
             if old.exists():
                 _copy_bytes(old, Path(f"{aside}{suffix}"))
-        _fsync_folder(aside.parent)
+        fsync_folder(aside.parent)
     conn = open_file(staged, key=key)
     try:
         conn.execute("PRAGMA journal_mode = WAL")  # the practice database's mode (persistent)
@@ -848,7 +834,7 @@ def restore(
             aside = _Aside(_replace_unreadable(staged, live, key), None)
     finally:
         _remove(staged)
-    _fsync_folder(folder)
+    fsync_folder(folder)
     conn, more_notes = db.connect(live, key=key)  # opens as every command will
     try:
         sessions = read_facts(conn).sessions

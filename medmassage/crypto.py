@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from medmassage.errors import InputError, MedmassageError, RuntimeProblem
+from medmassage.render import fsync_folder
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 KEYRING_SERVICE = "medmassage"
@@ -469,19 +470,6 @@ def scrub(path: Path) -> bool:
     return True
 
 
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _busy(e: BaseException) -> bool:
     return isinstance(e, database_errors("OperationalError")) and (
         "locked" in str(e) or "busy" in str(e)
@@ -661,7 +649,7 @@ def convert(
                 f"could not write the converted copy ({e}); nothing was changed"
             ) from None
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
     # The new file is in place. The old one, no longer under any name, is ours to overwrite.
     try:
         if old_fd is not None:

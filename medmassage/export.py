@@ -47,8 +47,9 @@ from pathlib import Path
 from typing import NamedTuple, TextIO, TypeVar
 
 from medmassage.dates import now_stamp
-from medmassage.errors import InputError, RuntimeProblem
-from medmassage.render import USER_PATH_ERRORS  # one list of "the user can fix this path"
+from medmassage.db import read_snapshot
+from medmassage.errors import InputError
+from medmassage.render import fsync_folder, path_error
 
 EXPORT_FORMAT = "medmassage-export"
 EXPORT_VERSION = 1
@@ -123,19 +124,6 @@ def refuse_database_as_output(output: Path, database: Path) -> None:
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One read transaction: every query inside sees the database as it was at the start."""
-    conn.execute("BEGIN")
-    try:
-        # The first read starts the snapshot (WAL); writers carry on without blocking us.
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        yield conn
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
 
 
 def _quote(name: str) -> str:
@@ -315,13 +303,6 @@ def _make_folder(folder: Path) -> bool:
 # --- writing files whole or not at all -----------------------------------------------------------
 
 
-def path_error(output: Path, error: OSError) -> InputError | RuntimeProblem:
-    """A path the user can fix (exit 2) versus trouble with the disk itself (exit 1)."""
-    if error.errno in USER_PATH_ERRORS:
-        return InputError("output", str(output), f"cannot write there ({error.strerror})")
-    return RuntimeProblem(f"output: could not write {output} ({error.strerror})")
-
-
 class Staged:
     """Text files written under temporary names beside their targets, then renamed together.
 
@@ -363,7 +344,7 @@ class Staged:
         folders = {target.parent for _, target, _ in self._files}
         self._files = []
         for folder in folders:
-            _fsync_folder(folder)
+            fsync_folder(folder)
 
     def discard(self) -> None:
         for temp, _, out in self._files:
@@ -372,19 +353,6 @@ class Staged:
             with contextlib.suppress(OSError):
                 temp.unlink()
         self._files = []
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder if str(folder) else ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder; the files themselves are synced
-    finally:
-        os.close(fd)
 
 
 def stream_to_file(output: Path, write: Callable[[TextIO], T]) -> T:

@@ -145,19 +145,30 @@ def write_file(output: Path, data: bytes) -> None:
     except OSError as e:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
-        if e.errno in USER_PATH_ERRORS:
-            raise InputError("output", str(output), f"cannot write there ({e.strerror})") from None
-        raise RuntimeProblem(f"output: could not write {output} ({e.strerror})") from None
+        raise path_error(output, e) from None
+    fsync_folder(output.parent)
+
+
+def path_error(output: Path, error: OSError) -> InputError | RuntimeProblem:
+    """A path the user can fix (exit 2) versus trouble with the disk itself (exit 1)."""
+    if error.errno in USER_PATH_ERRORS:
+        return InputError("output", str(output), f"cannot write there ({error.strerror})")
+    return RuntimeProblem(f"output: could not write {output} ({error.strerror})")
+
+
+def fsync_folder(folder: Path) -> None:
+    """So a rename inside `folder` survives a power cut. Some systems (Windows) cannot open a
+    folder, and some file systems cannot sync one: the files themselves are synced anyway."""
     try:
-        folder = os.open(output.parent if str(output.parent) else ".", os.O_RDONLY)
+        fd = os.open(folder if str(folder) else ".", os.O_RDONLY)
     except OSError:
         return
     try:
-        os.fsync(folder)
+        os.fsync(fd)
     except OSError:
-        pass  # some file systems cannot sync a folder; the file itself is synced
+        pass
     finally:
-        os.close(folder)
+        os.close(fd)
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -76,13 +76,12 @@ Example (`report due -f json`):
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import NamedTuple
 
 from medmassage.catalog import CPT_CODES, DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
 from medmassage.dates import parse_period
+from medmassage.db import read_snapshot
 from medmassage.errors import InputError
 from medmassage.progress import ReportDue, change, report_due
 
@@ -505,17 +504,3 @@ def period_report(conn: sqlite3.Connection, first: date, last: date) -> PeriodRe
         rx_expired=sum(s.rx_until < last for s in states),
         cases_over_authorized=sum(s.visits_used > s.visits_authorized for s in states),
     )
-
-
-@contextmanager
-def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction, so every query of a report sees the same database (WAL: a
-    command writing meanwhile neither blocks the report nor shows up half in it)."""
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")

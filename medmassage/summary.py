@@ -523,35 +523,21 @@ def reports(conn: sqlite3.Connection, case_id: int) -> list[dict]:
 
 
 def due_cases(conn: sqlite3.Connection, on: date) -> list[dict]:
-    """Open cases whose progress report is due on `on` (SPEC §5), oldest client name first."""
-    from medmassage.cases import report_status
+    """Open cases whose progress report is due on `on` (SPEC §5), ordered by client name: the
+    same case states as `report due` (reports.case_states), so the two lists cannot differ."""
+    from medmassage.reports import case_states
 
-    visits: dict[int, list[date]] = {}
-    for case_id, day in conn.execute(
-        "SELECT s.case_id, s.date FROM session s JOIN care_case k ON k.id = s.case_id "
-        "WHERE k.status = 'open' AND s.status != 'void'"
-    ):
-        visits.setdefault(case_id, []).append(date.fromisoformat(day))
-    out = []
-    for row in conn.execute(
-        "SELECT k.id, k.payer_type, c.id AS client_id, c.name FROM care_case k "
-        "JOIN client c ON c.id = k.client_id WHERE k.status = 'open' "
-        "ORDER BY c.name COLLATE NOCASE, k.id"
-    ):
-        due, _ = report_status(
-            conn, {"id": row["id"], "payer_type": row["payer_type"]}, visits.get(row["id"], []), on
-        )
-        if due.due:
-            out.append(
-                {
-                    "case_id": row["id"],
-                    "client_id": row["client_id"],
-                    "client": row["name"],
-                    "payer_type": row["payer_type"],
-                    "reasons": list(due.reasons),
-                }
-            )
-    return out
+    return [
+        {
+            "case_id": s.case_id,
+            "client_id": s.client_id,
+            "client": s.client,
+            "payer_type": s.payer_type,
+            "reasons": list(s.report.reasons),
+        }
+        for s in case_states(conn, on)
+        if s.report.due
+    ]
 
 
 def file_stem(client_name: str, case_id: int, written: date) -> str:

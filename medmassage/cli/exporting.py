@@ -109,7 +109,8 @@ def fhir(
     (LOINC 72514-3). Default: all the client's cases; --case ID for one."""
     from medmassage.cases import case_for_client
     from medmassage.clients import find_client
-    from medmassage.export import read_snapshot, refuse_database_as_output, stream_to_file
+    from medmassage.db import read_snapshot
+    from medmassage.export import refuse_database_as_output, stream_to_file
     from medmassage.fhir import build_bundle, bundle_bytes
 
     if output is not None:
