@@ -922,3 +922,25 @@ def test_errors_do_not_name_a_client_given_by_id(private_client, args):
     result = run(private_client, *args)
     assert result.exit_code == 2, result.stderr
     assert "Zyxwarden" not in result.stdout + result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(
+        st.characters(exclude_categories=())  # surrogates too (excluded by default)
+        | st.sampled_from("\x00\x08\t\n\x0b\x0c\r\x1b\x1f \x7f\x80\x85\x9f\xa0\ud800\udfffé")
+    ),
+    multiline=st.booleans(),
+)
+def test_the_stored_text_check_refuses_exactly_control_characters_and_surrogates(text, multiline):
+    """validate's regexes against Unicode's own definition: category Cc (C0, DEL, C1) and Cs
+    (lone surrogates) are refused, but tab and line breaks in multi-line text."""
+    from medmassage.validate import _bad_character
+
+    allowed = "\t\n\r" if multiline else ""
+    bad = [ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed]
+    assert (_bad_character(text, multiline) is not None) == bool(bad)
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        assert _bad_character(text, multiline) == (
+            "not valid UTF-8 text (check the terminal's encoding)"
+        )
