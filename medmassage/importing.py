@@ -32,6 +32,13 @@ A row that repeats another row of the file, or a session already on record (same
 start time, pre and post pain, and techniques with their minutes), is refused. Rows whose cells
 are all empty are skipped.
 
+The file is read twice: once to check every row (keeping each row's few values, not its notes)
+and book them in date order, then again to write them, notes included, ids in the file's order
+(SQLite appends rows with rising ids at the end of the table: fast; sessions on the same day and
+time keep the file's order either way). So a big file's notes are never all in memory at once
+(100,000 rows with SOAP notes: a 74 MB file). A file changed between the two readings is refused
+and nothing is written.
+
 All or nothing: the first problem refuses the whole import with one line
 (`line N: FIELD: 'VALUE' — reason`, counting the header as line 1) and nothing is written. On
 success every session is written in one transaction, drafts unless `--sign`, and warnings are
@@ -49,6 +56,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import random
 import re
 import sqlite3
@@ -68,14 +76,17 @@ from medmassage.sessions import (
     NOTE_FIELDS,
     TECHNIQUE_INSERT,
     PreparedSession,
+    RxGuard,
     SessionInput,
     billing_warnings,
     check_case_open,
+    clean_notes,
     cpt_rows,
     custom_techniques,
     prepare_session,
     rx_guard,
     session_values,
+    sign_drafts,
     technique_rows,
     visit_warnings,
 )
@@ -94,6 +105,7 @@ _COLUMN_OF = {
 }
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]((?:[01]?\d|2[0-3]):[0-5]\d)(?::00)?)?$")
 _CHUNK = 5000  # rows per executemany: bounded memory, few round trips
+_CHUNK_NOTES = 2_000_000  # … or fewer, once their notes reach this many characters
 
 
 class ImportRefused(InputError):
@@ -276,10 +288,11 @@ class _Clients:
 
 
 class _Row(NamedTuple):
-    """One checked row, kept small: a big import holds all of them until they are booked.
+    """One checked row, kept small: a big import holds all of them until they are written.
 
-    The PreparedSession's values, flat, with tuples for its list and dicts; repeated regions,
-    techniques, dates and bills are shared between rows (they mostly repeat)."""
+    The PreparedSession's values but its notes (read again when the row is written), flat,
+    with tuples for its list and dict; repeated regions, techniques, dates and bills are shared
+    between rows (they mostly repeat)."""
 
     iso: str
     start: str
@@ -292,19 +305,14 @@ class _Row(NamedTuple):
     regions: tuple[str, ...]
     techniques: tuple[tuple[str, tuple[str, int]], ...]
     minutes: int
-    notes: tuple[str | None, ...] | None  # by NOTE_FIELDS; None when there are none
     override: str | None
     billing: Billing
 
-    def prepared(self) -> PreparedSession:
-        notes = dict(zip(NOTE_FIELDS, self.notes or _NO_NOTES, strict=True))
+    def prepared(self, notes: dict[str, str | None] | None = None) -> PreparedSession:
         regions, techniques = list(self.regions), dict(self.techniques)
         return PreparedSession(
-            self.pre, self.post, regions, techniques, self.minutes, notes, self.override
+            self.pre, self.post, regions, techniques, self.minutes, notes or {}, self.override
         )
-
-
-_NO_NOTES = (None,) * len(NOTE_FIELDS)
 
 
 class _CaseState:
@@ -357,6 +365,7 @@ def _import(
     conn: sqlite3.Connection, path: Path, *, dry_run: bool, create_clients: bool, sign: bool
 ) -> ImportResult:
     run = _Run(conn, create_clients)
+    read = _file_version(path)
     with contextlib.closing(read_rows(path)) as source:
         try:
             for line, cells in source:
@@ -375,8 +384,7 @@ def _import(
     run.in_file.clear()  # duplicates within the file are settled; free the memory
     _check_against_record(conn, run.rows, run.clients)
 
-    writer = None if dry_run or run.new_clients else _Writer(conn, sign)
-    states, notices = run.book(writer)
+    states, notices = run.book()
     if run.new_clients:
         return ImportResult(
             sessions=0,
@@ -388,8 +396,8 @@ def _import(
             dry_run=dry_run,
             signed=False,
         )
-    if writer is not None:
-        writer.flush()
+    if not dry_run:
+        _Writer(conn, sign).write(path, read, run, states)
     return ImportResult(
         sessions=len(run.rows),
         by_case=_by_case(states, run.clients),
@@ -420,7 +428,10 @@ class _Run:
         self.in_file: dict[tuple, int] = {}  # duplicate key → line
         self.new_clients: dict[str, NewClient] = {}
         self.unknown: list[tuple[int, str]] = []
-        self.rows: list[_Row] = []
+        self.rows: list[_Row] = []  # in the file's order
+        # Set by book(), by the rows' index: each row's prescription check when that found a
+        # problem (None for most rows).
+        self.guards: list[RxGuard | None] = []
 
     def check(self, line: int, cells: dict[str, str]) -> None:
         """Validate one row as session log would (but the guards that depend on the order of
@@ -471,7 +482,6 @@ class _Run:
         billing = self.bills.get((techniques, rule))
         if billing is None:
             billing = self.bills[(techniques, rule)] = bill(prepared.code_minutes, rule)
-        notes = tuple(prepared.notes[k] for k in NOTE_FIELDS)
         self.rows.append(
             _Row(
                 iso,
@@ -485,7 +495,6 @@ class _Run:
                 regions,
                 techniques,
                 prepared.minutes,
-                notes if any(notes) else None,
                 prepared.override,
                 billing,
             )
@@ -504,14 +513,16 @@ class _Run:
         check_case_open(case)
         return case
 
-    def book(self, writer: _Writer | None) -> tuple[dict[int, _CaseState], Counter[str]]:
+    def book(self) -> tuple[dict[int, _CaseState], Counter[str]]:
         """Book the rows in date order, as if each had been logged in turn: visit counts,
-        prescription flags, the workers' comp refusal, warnings. Hands each to `writer`."""
-        self.rows.sort(key=lambda r: (r.iso, r.start, r.line))
+        prescription flags, the workers' comp refusal, warnings."""
+        order = sorted(range(len(self.rows)), key=lambda i: self.rows[i][:3])  # iso, start, line
         states = _case_states(self.conn, self.case_rows)
         notices: Counter[str] = Counter()
         refused: list[ImportRefused] = []
-        for row in self.rows:
+        self.guards = [None] * len(self.rows)
+        for index in order:
+            row = self.rows[index]
             state = states[row.case_id]
             case = state.case
             prepared = row.prepared()
@@ -538,10 +549,10 @@ class _Run:
             )
             notices.update(kinds)
             state.book(row.day, row.iso)
-            if writer is not None:
-                writer.add(case, prepared, row, guard)
+            if guard.problems:
+                self.guards[index] = guard
         if refused:
-            raise min(refused, key=lambda e: e.line)  # the transaction rolls back what was written
+            raise min(refused, key=lambda e: e.line)
         return states, notices
 
 
@@ -596,7 +607,6 @@ def _session_input(
             cells["regions"],
             "required: region names separated by ';', e.g. neck;upper-back",
         )
-    notes = {key: _optional(cells, key) for key in NOTE_FIELDS}
     return SessionInput(
         pre=cells["pre"],
         post=cells["post"],
@@ -605,11 +615,24 @@ def _session_input(
         day=parsed[0],
         start_time=parsed[1],
         minutes=_optional(cells, "minutes"),
-        notes={
-            k: v.replace("\r\n", "\n").replace("\r", "\n") if v else v for k, v in notes.items()
-        },
+        notes=_note_cells(cells),
         allow_expired=_optional(cells, "allow_expired"),
     )
+
+
+def _note_cells(cells: dict[str, str]) -> dict[str, str | None]:
+    """The note columns of a row, line breaks as \\n whatever the file used."""
+    notes = {key: _optional(cells, key) for key in NOTE_FIELDS}
+    return {k: v.replace("\r\n", "\n").replace("\r", "\n") if v else v for k, v in notes.items()}
+
+
+def _file_version(path: Path) -> tuple[int, int, int]:
+    """What tells a changed file from the one read before: size, modification time, inode."""
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        raise InputError("file", str(path), f"cannot read it ({e.strerror})") from None
+    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 def _optional(cells: dict[str, str], column: str) -> str | None:
@@ -727,7 +750,8 @@ def _case_states(conn: sqlite3.Connection, cases: dict[int, sqlite3.Row]) -> dic
 
 
 class _Writer:
-    """Writes the booked rows in chunks with executemany, ids handed out in date order.
+    """The second reading of the file: each row written with its notes, in chunks with
+    executemany, ids in the file's order; then the audit rows (and signatures) in id order.
 
     The import holds the write lock (BEGIN IMMEDIATE) from the first read, so max(id) + 1 is
     the id SQLite would have chosen itself.
@@ -736,14 +760,51 @@ class _Writer:
     def __init__(self, conn: sqlite3.Connection, sign: bool) -> None:
         self.conn = conn
         self.sign = sign
-        self.next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM session").fetchone()[0]
+        self.first_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM session").fetchone()[0]
         self.created = now_stamp()
         self.sql = ""
         self.sessions: list[tuple] = []
         self.techniques: list[tuple] = []
         self.cpt: list[tuple] = []
+        self.note_chars = 0
 
-    def add(self, case: sqlite3.Row, prepared: PreparedSession, row: _Row, guard) -> None:
+    def write(
+        self, path: Path, read: tuple[int, int, int], run: _Run, states: dict[int, _CaseState]
+    ) -> None:
+        rows = iter(enumerate(run.rows))
+        with contextlib.closing(read_rows(path)) as source:
+            if _file_version(path) != read:
+                raise _changed(path)
+            for line, cells in source:
+                index, row = next(rows, (None, None))
+                if row is None or row.line != line:
+                    raise _changed(path)
+                try:
+                    notes = clean_notes(_note_cells(cells))
+                except InputError:  # it passed the first reading: the file has changed
+                    raise _changed(path) from None
+                session_id = self.first_id + index
+                case = states[row.case_id].case
+                guard = run.guards[index] or _NO_PROBLEM
+                self.add(session_id, case, row.prepared(notes), row, guard)
+        if next(rows, None) is not None or _file_version(path) != read:
+            raise _changed(path)
+        self.flush()
+        ids = range(self.first_id, self.first_id + len(run.rows))
+        for session_id in ids:
+            db.audit(self.conn, "import", "session", session_id)
+        if self.sign:
+            for start in range(0, len(ids), _CHUNK):
+                sign_drafts(self.conn, list(ids[start : start + _CHUNK]))
+
+    def add(
+        self,
+        session_id: int,
+        case: sqlite3.Row,
+        prepared: PreparedSession,
+        row: _Row,
+        guard: RxGuard,
+    ) -> None:
         values = session_values(case, prepared, row.day, row.start or None, guard, self.created)
         if not self.sql:
             columns = ["id", *values]
@@ -751,28 +812,30 @@ class _Writer:
                 f"INSERT INTO session ({', '.join(columns)}) "
                 f"VALUES ({', '.join('?' for _ in columns)})"
             )
-        session_id = self.next_id
-        self.next_id += 1
         self.sessions.append((session_id, *values.values()))
         self.techniques.extend(technique_rows(session_id, prepared))
         self.cpt.extend(cpt_rows(session_id, row.billing))
-        if len(self.sessions) >= _CHUNK:
+        self.note_chars += sum(len(note) for note in prepared.notes.values() if note)
+        if len(self.sessions) >= _CHUNK or self.note_chars >= _CHUNK_NOTES:
             self.flush()
 
     def flush(self) -> None:
-        from medmassage.sessions import sign_drafts
-
         if not self.sessions:
             return
         self.conn.executemany(self.sql, self.sessions)
         self.conn.executemany(TECHNIQUE_INSERT, self.techniques)
         self.conn.executemany(CPT_INSERT, self.cpt)
-        ids = [values[0] for values in self.sessions]
-        for session_id in ids:
-            db.audit(self.conn, "import", "session", session_id)
-        if self.sign:
-            sign_drafts(self.conn, ids)
         self.sessions, self.techniques, self.cpt = [], [], []
+        self.note_chars = 0
+
+
+_NO_PROBLEM = RxGuard(None, False, [])
+
+
+def _changed(path: Path) -> InputError:
+    return InputError(
+        "file", str(path), "changed while it was being imported; nothing was written: try again"
+    )
 
 
 def _add_clients(

@@ -20,6 +20,7 @@ from medmassage.errors import InputError, RuleRefused
 from medmassage.progress import over_authorized, rule_text, rx_flag
 from medmassage.validate import (
     MAX_MINUTES,
+    TEXT_MAX,
     clean_text,
     frequency_per_week,
     parse_minutes,
@@ -193,15 +194,19 @@ def prepare_session(given: SessionInput, custom: dict[str, str]) -> PreparedSess
             )
     else:
         total = technique_minutes
-    notes = {
-        key: clean_text(key, (given.notes or {}).get(key), max_len=20_000) for key in NOTE_FIELDS
-    }
+    notes = clean_notes(given.notes)
     override = (
         required_text("allow-expired", given.allow_expired, max_len=1000)
         if given.allow_expired is not None
         else None
     )
     return PreparedSession(pre, post, regions, merged, total, notes, override)
+
+
+def clean_notes(notes: dict[str, str | None] | None) -> dict[str, str | None]:
+    """The SOAP note, home care and feedback as stored: each checked and cleaned (clean_text)."""
+    given = notes or {}
+    return {key: clean_text(key, given.get(key), max_len=TEXT_MAX) for key in NOTE_FIELDS}
 
 
 def rx_guard(case: sqlite3.Row | dict, day: date, visits_used: int) -> RxGuard:

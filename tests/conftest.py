@@ -132,3 +132,40 @@ def practice(cli: Cli) -> Cli:
         "--region", "neck", "--date", "2026-11-02", "--consent-date", "2026-11-02",
     )  # fmt: skip
     return cli
+
+
+# Peak memory of the medmassage process itself. On Linux, getrusage's ru_maxrss survives
+# exec: a child forked (or vforked) from the large pytest process reports pytest's size, not
+# its own. VmHWM is the high-water mark of the process's current memory map, which exec resets;
+# getrusage is the fallback elsewhere (macOS reports bytes, Linux kilobytes).
+PEAK_RSS = """
+import resource, sys
+sys.argv = ["medmassage", *sys.argv[1:]]
+from medmassage.cli import main
+code = 0
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+try:
+    with open("/proc/self/status") as f:
+        peak = int(f.read().split("VmHWM:")[1].split()[0]) * 1024
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak *= 1 if sys.platform == "darwin" else 1024
+print(peak, code, file=sys.stderr)
+"""
+
+
+def peak_rss(*args: str) -> int:
+    """Peak resident memory (bytes) of a fresh `medmassage …` process."""
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+    peak, code = result.stderr.strip().splitlines()[-1].split()
+    assert code in ("0", "None"), result.stderr
+    return int(peak)

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import sqlite3
 import stat
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from medmassage import migrations
-from tests.conftest import Cli, count_rows, query
+from tests.conftest import Cli, count_rows, peak_rss, query
 
 NOTE = "Says \"it's better\" — Zoë's neck: rotation ↑ 10°,\nheadaches 2×/week;\nsleeps 6 h. 頸部"
 ADDENDUM = "Late entry: ice pack 10 min — left out of the note."
@@ -471,43 +469,6 @@ def test_the_json_exporter_writes_as_it_reads(db_path: Path):
     total = sum(writes)
     assert total > 4_000_000  # the long notes make the sessions table alone several MB
     assert max(writes) < total / 3  # no single write of the whole table, let alone the file
-
-
-# Peak memory of the medmassage process itself. On Linux, getrusage's ru_maxrss survives
-# exec: a child forked (or vforked) from the large pytest process reports pytest's size, not
-# its own. VmHWM is the high-water mark of the process's current memory map, which exec resets;
-# getrusage is the fallback elsewhere (macOS reports bytes, Linux kilobytes).
-PEAK_RSS = """
-import resource, sys
-sys.argv = ["medmassage", *sys.argv[1:]]
-from medmassage.cli import main
-code = 0
-try:
-    main()
-except SystemExit as e:
-    code = e.code
-try:
-    with open("/proc/self/status") as f:
-        peak = int(f.read().split("VmHWM:")[1].split()[0]) * 1024
-except (OSError, IndexError):
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak *= 1 if sys.platform == "darwin" else 1024
-print(peak, code, file=sys.stderr)
-"""
-
-
-def peak_rss(*args: str) -> int:
-    """Peak resident memory (bytes) of a fresh `medmassage …` process."""
-    result = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-    )
-    peak, code = result.stderr.strip().splitlines()[-1].split()
-    assert code in ("0", "None"), result.stderr
-    return int(peak)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="resource module is POSIX-only")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from medmassage.importing import sample_rows, write_import_csv
-from tests.conftest import Cli, count_rows, query
+from tests.conftest import Cli, count_rows, peak_rss, query
 
 HEADER = "client,date,pre,post,techniques,regions"
 GOOD = "Jane Doe,2026-11-20 10:00,6,3,swedish=30,neck"
@@ -628,3 +629,96 @@ def test_entry_point_exit_codes(clinic, db_path, tmp_path, sh):
     done = sh("--db", str(db_path), "import", "sessions", str(good))
     assert done.returncode == 0, done.stderr
     assert done.stderr == "Imported 1 session for 1 client\n"
+
+
+# --- a big file: notes are read twice, never held all at once ---------------------------------
+
+
+def _long_note(i: int) -> str:
+    # ~2 KB, different in every row (no string can be shared between rows)
+    return (
+        f"Visit {i}: "
+        + (
+            "Hypertonic upper trapezius and levator scapulae L>R; trigger points at the "
+            "suboccipitals; cervical rotation L 45°, R 55°; guarding on lateral flexion. "
+        )
+        * 13
+    )
+
+
+def _big_import_file(folder: Path, rows: int, name: str) -> Path:
+    """`rows` sessions with two ~2 KB notes each, for the 200 clients of make_large_practice."""
+    generated = sample_rows(
+        [str(i) for i in range(1, 201)], rows, end=date(2026, 11, 27), seed=rows
+    )
+    path = folder / name
+    with path.open("w", encoding="utf-8", newline="") as f:
+        write_import_csv(
+            (
+                {**row, "case": row["client"], "objective": _long_note(i), "plan": _long_note(-i)}
+                for i, row in enumerate(generated)
+            ),
+            f,
+        )
+    return path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource module is POSIX-only")
+def test_memory_stays_flat_importing_20000_sessions_with_long_notes(tmp_path: Path):
+    from tests.test_export import make_large_practice
+
+    small_db, big_db = tmp_path / "small.db", tmp_path / "big.db"
+    for db in (small_db, big_db):  # 200 clients, a case each (Rx all 2026, 999 visits)
+        make_large_practice(db, 200, per_client=1)
+    small = _big_import_file(tmp_path, 100, "small.csv")
+    big = _big_import_file(tmp_path, 20_000, "big.csv")
+    assert big.stat().st_size > 80_000_000  # the notes alone are 80 MB …
+    baseline = peak_rss("--db", str(small_db), "import", "sessions", str(small), "--sign")
+    peak = peak_rss("--db", str(big_db), "import", "sessions", str(big), "--sign")
+    # … but only one chunk of rows holds its notes at a time.
+    assert peak - baseline < 30 * 2**20, f"{(peak - baseline) / 2**20:.0f} MB over baseline"
+    assert count_rows(big_db)["session"] == 200 + 20_000
+    last = query(big_db, "SELECT objective, plan, status FROM session ORDER BY id DESC LIMIT 1")[0]
+    assert tuple(last) == (_long_note(19_999).strip(), _long_note(-19_999).strip(), "signed")
+
+
+def test_ids_follow_the_file_and_visits_are_counted_in_date_order(clinic, db_path, tmp_path):
+    # Ann Lee's case authorizes 2 visits: the third *by date* is over, whatever the file order.
+    path = write_csv(
+        tmp_path,
+        f"{HEADER},subjective\n"
+        "Ann Lee,2026-11-20,5,3,swedish=30,lower-back,third by date\n"
+        "Ann Lee,2026-11-10,5,3,swedish=30,lower-back,first by date\n"
+        "Ann Lee,2026-11-12,5,3,swedish=30,lower-back,second by date\n",
+    )
+    import_file(clinic, path)
+    rows = query(db_path, "SELECT id, date, subjective, over_authorized FROM session ORDER BY id")
+    assert [tuple(r) for r in rows] == [
+        (1, "2026-11-20", "third by date", 1),
+        (2, "2026-11-10", "first by date", 0),
+        (3, "2026-11-12", "second by date", 0),
+    ]
+
+
+def test_a_file_changed_during_the_import_is_refused_and_nothing_is_written(
+    clinic, db_path, tmp_path, monkeypatch
+):
+    from medmassage import importing
+
+    path = write_csv(tmp_path, f"{HEADER},subjective\n{GOOD},first note\n")
+    book = importing._Run.book
+
+    def book_then_edit(run):  # another program saves the file between the two readings
+        booked = book(run)
+        write_csv(tmp_path, f"{HEADER},subjective\n{GOOD},an edited note, longer\n")
+        return booked
+
+    monkeypatch.setattr(importing._Run, "book", book_then_edit)
+    before = count_rows(db_path)
+    result = import_file(clinic, path, ok=False)
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        f"error: file: '{path}' — changed while it was being imported; nothing was written: "
+        "try again"
+    )
+    assert count_rows(db_path) == before
