@@ -115,16 +115,40 @@ def report_due(
     they were not in it and count as since. Due when at least `rule.visits` visits happened
     since, or `rule.days` days have passed since.
     """
-    visits = sorted(visit_dates)
+    return report_due_counted(
+        rule,
+        VisitCounts(
+            len(visit_dates),
+            min(visit_dates, default=None),
+            sum(1 for d in visit_dates if d <= last_report) if last_report is not None else 0,
+        ),
+        last_report,
+        on,
+        late,
+    )
+
+
+class VisitCounts(NamedTuple):
+    """All report_due needs of a case's visits: what SQL can count without listing them."""
+
+    visits: int  # non-void visits
+    first: date | None  # the first of them (start of care)
+    by_last_report: int  # those dated on or before the last report's period end
+
+
+def report_due_counted(
+    rule: ReportRule, counts: VisitCounts, last_report: date | None, on: date, late: int = 0
+) -> ReportDue:
+    """report_due from the visits counted (reports.case_states counts them in SQL)."""
     if last_report is not None:
         anchor, kind = last_report, "last report"
-        before = sum(1 for d in visits if d <= last_report) - late
-    elif visits:
-        anchor, kind = visits[0], "start of care"
+        before = counts.by_last_report - late
+    elif counts.first is not None:
+        anchor, kind = counts.first, "start of care"
         before = 0
     else:
         return ReportDue(False, (), 0, None, "start of care", None, None)
-    since = len(visits) - before
+    since = counts.visits - before
     reasons = []
     if rule.visits is not None and since >= rule.visits:
         reasons.append(f"{since} visits since {kind}")

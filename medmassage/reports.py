@@ -75,6 +75,7 @@ Example (`report due -f json`):
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, timedelta
 from typing import NamedTuple
@@ -83,7 +84,7 @@ from medmassage.catalog import CPT_CODES, DEFAULT_REPORT_RULES, PAYER_TYPES, Rep
 from medmassage.dates import parse_period
 from medmassage.db import read_snapshot
 from medmassage.errors import InputError
-from medmassage.progress import ReportDue, change, report_due
+from medmassage.progress import ReportDue, VisitCounts, change, report_due_counted
 
 RX_WINDOW_DAYS = 14  # "prescriptions expiring" look this many days ahead (report due: --within)
 MAX_WITHIN_DAYS = 365
@@ -179,11 +180,15 @@ def parse_within(text: str | int | None) -> int:
 _OPEN_ON = "k.rx_date <= :on AND (k.status = 'open' OR k.close_date > :on)"
 
 # The latest progress report written by :on per case, with the visits dated within its period
-# but logged after it was written (`late`: not in that report, so still to be reported).
+# (`before`), and those of them logged after it was written (`late`: not in that report, so
+# still to be reported).
 _LAST_REPORTS = """
 SELECT r.case_id, r.period_to,
        (SELECT count(*) FROM session s
-        WHERE s.case_id = r.case_id AND s.status != 'void' AND s.date <= r.period_to
+        WHERE s.case_id = r.case_id AND s.status != 'void' AND s.date <= min(r.period_to, :on))
+        AS before,
+       (SELECT count(*) FROM session s
+        WHERE s.case_id = r.case_id AND s.status != 'void' AND s.date <= min(r.period_to, :on)
           AND s.id > coalesce(r.last_session_id, 0)) AS late
 FROM (SELECT case_id, period_to, last_session_id,
              row_number() OVER (PARTITION BY case_id ORDER BY period_to DESC, id DESC) AS n
@@ -201,13 +206,12 @@ class CaseState(NamedTuple):
     payer_type: str
     rx_until: date
     visits_authorized: int
-    visit_dates: list[date]  # non-void visits up to the day, oldest first
+    visits_used: int  # non-void visits up to the day
     report: ReportDue
-    report_fell_due: date | None
-
-    @property
-    def visits_used(self) -> int:
-        return len(self.visit_dates)
+    # With case_states(dated=True) only (None otherwise): the day the due report fell due,
+    # and the date of the visit that used the last authorized visit (when all are used).
+    report_fell_due: date | None = None
+    authorization_used_up: date | None = None
 
 
 def _report_rules(conn: sqlite3.Connection) -> dict[str, ReportRule]:
@@ -239,26 +243,31 @@ def _fell_due(
     return min(found) if found else None
 
 
-def case_states(conn: sqlite3.Connection, on: date) -> list[CaseState]:
+def case_states(conn: sqlite3.Connection, on: date, *, dated: bool = False) -> list[CaseState]:
     """Every case open on `on`, ordered by client name and case id: visits up to `on` and
     whether its progress report was due on `on` (progress.report_due, the same rule as
-    `progress` and `session log`), from four queries whatever the number of cases."""
+    `progress` and `session log`), counted in SQL whatever the number of cases and visits.
+
+    `dated` adds the dates behind the counts (report_fell_due, authorization_used_up), from
+    the visits of the cases that need them only."""
     params = {"on": on.isoformat()}
     rules = _report_rules(conn)
     last = {
-        case_id: (date.fromisoformat(period_to), late)
-        for case_id, period_to, late in conn.execute(_LAST_REPORTS, params)
+        case_id: (date.fromisoformat(period_to), before, late)
+        for case_id, period_to, before, late in conn.execute(_LAST_REPORTS, params)
     }
-    dates: dict[int, list[date]] = {}
-    for case_id, joined in conn.execute(
-        # CROSS JOIN keeps this order: the open cases first, then each one's sessions through
-        # the (case_id, date) index, instead of a scan of every session ever logged.
-        f"SELECT k.id, group_concat(s.date) FROM care_case k CROSS JOIN session s "
-        f"ON s.case_id = k.id WHERE {_OPEN_ON} AND s.status != 'void' AND s.date <= :on "
-        f"GROUP BY k.id",
-        params,
-    ):
-        dates[case_id] = sorted(date.fromisoformat(d) for d in joined.split(","))
+    counted: dict[int, tuple[int, date]] = {
+        case_id: (visits, date.fromisoformat(first))
+        for case_id, visits, first in conn.execute(
+            # CROSS JOIN keeps this order: the open cases first, then each one's sessions
+            # through the covering (case_id, date, status) index, instead of a scan of every
+            # session ever logged.
+            f"SELECT k.id, count(*), min(s.date) FROM care_case k CROSS JOIN session s "
+            f"ON s.case_id = k.id WHERE {_OPEN_ON} AND s.status != 'void' AND s.date <= :on "
+            f"GROUP BY k.id",
+            params,
+        )
+    }
     out = []
     for row in conn.execute(
         f"SELECT k.id, k.client_id, c.name, k.payer_type, k.rx_until, k.visits_authorized "
@@ -267,10 +276,11 @@ def case_states(conn: sqlite3.Connection, on: date) -> list[CaseState]:
         params,
     ):
         case_id, payer_type = row[0], row[3]
-        visit_dates = dates.get(case_id, [])
-        period_to, late = last.get(case_id, (None, 0))
-        rule = rules[payer_type]
-        due = report_due(rule, visit_dates, period_to, on, late=late)
+        visits, first = counted.get(case_id, (0, None))
+        period_to, before, late = last.get(case_id, (None, 0, 0))
+        due = report_due_counted(
+            rules[payer_type], VisitCounts(visits, first, before), period_to, on, late
+        )
         out.append(
             CaseState(
                 case_id=case_id,
@@ -279,9 +289,46 @@ def case_states(conn: sqlite3.Connection, on: date) -> list[CaseState]:
                 payer_type=payer_type,
                 rx_until=date.fromisoformat(row[4]),
                 visits_authorized=row[5],
-                visit_dates=visit_dates,
+                visits_used=visits,
                 report=due,
-                report_fell_due=_fell_due(rule, visit_dates, due, late, on),
+            )
+        )
+    if dated:
+        out = _dated(conn, out, on, rules, last)
+    return out
+
+
+def _dated(
+    conn: sqlite3.Connection,
+    states: list[CaseState],
+    on: date,
+    rules: dict[str, ReportRule],
+    last: dict[int, tuple[date, int, int]],
+) -> list[CaseState]:
+    """The states with the dates `report due` shows, read for the cases it lists only."""
+    wanted = [s.case_id for s in states if s.report.due or s.visits_used >= s.visits_authorized]
+    dates: dict[int, list[date]] = {}
+    for case_id, joined in conn.execute(
+        "SELECT case_id, group_concat(date) FROM session WHERE status != 'void' AND date <= ? "
+        "AND case_id IN (SELECT value FROM json_each(?)) GROUP BY case_id",
+        (on.isoformat(), json.dumps(wanted)),
+    ):
+        isos = joined.split(",")
+        isos.sort()  # ISO dates sort as dates
+        dates[case_id] = list(map(date.fromisoformat, isos))
+    out = []
+    for s in states:
+        visit_dates = dates.get(s.case_id)
+        if visit_dates is None:
+            out.append(s)
+            continue
+        late = last.get(s.case_id, (None, 0, 0))[2]
+        out.append(
+            s._replace(
+                report_fell_due=_fell_due(rules[s.payer_type], visit_dates, s.report, late, on),
+                authorization_used_up=visit_dates[s.visits_authorized - 1]
+                if s.visits_used >= s.visits_authorized
+                else None,
             )
         )
     return out
@@ -340,7 +387,7 @@ def items_for(state: CaseState, on: date, within: int) -> list[DueItem]:
         detail = f"{used} of {authorized} authorized visits used: " + (
             f"{over} over" if over else "none left"
         )
-        out.append(item("authorization", s.visit_dates[authorized - 1], detail))
+        out.append(item("authorization", s.authorization_used_up, detail))
     return out
 
 
@@ -348,7 +395,7 @@ def due_items(conn: sqlite3.Connection, on: date, within: int = RX_WINDOW_DAYS) 
     """`report due`: progress reports due, prescriptions expired or expiring within `within`
     days, and authorizations used up, for every open case on `on`."""
     with read_snapshot(conn):
-        states = case_states(conn, on)
+        states = case_states(conn, on, dated=True)
     return [i for s in states for i in items_for(s, on, within)]
 
 
