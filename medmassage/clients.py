@@ -103,8 +103,12 @@ def list_clients(conn: sqlite3.Connection, include_discharged: bool = False) -> 
         SELECT c.id, c.name, c.dob, c.phone, c.status,
                (SELECT count(*) FROM care_case k WHERE k.client_id = c.id AND k.status = 'open')
                    AS open_cases,
-               (SELECT max(s.date) FROM session s JOIN care_case k ON k.id = s.case_id
-                 WHERE k.client_id = c.id AND s.status != 'void') AS last_visit
+               -- each case's latest visit read backwards from the covering (case_id, date,
+               -- status) index, stopping at the first that is not void: not every visit
+               (SELECT max((SELECT s.date FROM session s
+                             WHERE s.case_id = k.id AND s.status != 'void'
+                             ORDER BY s.date DESC LIMIT 1))
+                  FROM care_case k WHERE k.client_id = c.id) AS last_visit
         FROM client c {where}
         ORDER BY c.name COLLATE NOCASE, c.id
         """

@@ -163,6 +163,26 @@ def test_client_add_prints_only_the_new_id(cli, db_path):
     assert one(db_path, "SELECT name, dob FROM client WHERE id = 2")["name"] == "Bob Smith"
 
 
+def test_client_list_last_visit_skips_void_visits_across_cases(practice):
+    cli = practice  # Jane: health case 1
+    visit = ("--pre", "5", "--post", "3", "--technique", "swedish=30", "--region", "neck")
+    cli("session", "log", "Jane", "--date", "2026-11-10", *visit)
+    cli("session", "log", "Jane", "--date", "2026-11-20", *visit)
+    cli("session", "void", "2", "--reason", "entered in error")
+    listed = json.loads(cli("client", "list", "-f", "json").stdout)
+    assert [(c["last_visit"], c["open_cases"]) for c in listed] == [("2026-11-10", 1)]
+    cli(
+        "case", "open", "Jane", "--payer", "self-pay", "--dx", "M54.2", "--referrer", "Dr Ames",
+        "--rx-date", "2026-11-01", "--rx-until", "2026-12-31", "--visits", "5",
+    )  # fmt: skip
+    cli("session", "log", "Jane", "--case", "2", "--date", "2026-11-15", *visit)
+    listed = json.loads(cli("client", "list", "-f", "json").stdout)
+    assert [(c["last_visit"], c["open_cases"]) for c in listed] == [("2026-11-15", 2)]
+    cli("session", "log", "Jane", "--case", "1", "--date", "2026-11-25", *visit)
+    listed = json.loads(cli("client", "list", "-f", "json").stdout)
+    assert listed[0]["last_visit"] == "2026-11-25"
+
+
 def test_client_list_shows_active_and_all_includes_discharged(cli):
     cli("client", "add", "Jane Doe", "--dob", "1980-04-02", "--phone", "360-555-0100")
     cli("client", "add", "Bob Smith")
