@@ -179,10 +179,11 @@ def parse_within(text: str | int | None) -> int:
 # (rx_date rather than `opened`: sessions and cases entered after the fact are still counted.)
 _OPEN_ON = "k.rx_date <= :on AND (k.status = 'open' OR k.close_date > :on)"
 
-# The latest progress report written by :on per case, with the visits dated within its period
-# (`before`), and those of them logged after it was written (`late`: not in that report, so
-# still to be reported).
-_LAST_REPORTS = """
+# The latest progress report written by :on for each case open on :on (found through the
+# (case_id, written) index: not a sort of every report ever written), with the visits dated
+# within its period (`before`), and those of them logged after it was written (`late`: not in
+# that report, so still to be reported).
+_LAST_REPORTS = f"""
 SELECT r.case_id, r.period_to,
        (SELECT count(*) FROM session s
         WHERE s.case_id = r.case_id AND s.status != 'void' AND s.date <= min(r.period_to, :on))
@@ -190,10 +191,10 @@ SELECT r.case_id, r.period_to,
        (SELECT count(*) FROM session s
         WHERE s.case_id = r.case_id AND s.status != 'void' AND s.date <= min(r.period_to, :on)
           AND s.id > coalesce(r.last_session_id, 0)) AS late
-FROM (SELECT case_id, period_to, last_session_id,
-             row_number() OVER (PARTITION BY case_id ORDER BY period_to DESC, id DESC) AS n
-      FROM progress_report WHERE written <= :on) r
-WHERE r.n = 1
+FROM care_case k JOIN progress_report r ON r.id = (
+    SELECT p.id FROM progress_report p WHERE p.case_id = k.id AND p.written <= :on
+    ORDER BY p.period_to DESC, p.id DESC LIMIT 1)
+WHERE {_OPEN_ON}
 """
 
 
