@@ -10,7 +10,11 @@ Realistic shapes rather than uniform ones:
 
 Clients and cases are written straight into SQLite (a CSV of sessions cannot hold them); the
 sessions then go in through `medmassage import sessions`, the project's own import path with the
-same checks as `session log` (bench/run.py times that step).
+same checks as `session log` (bench/run.py times that step). Then settle() leaves what ten years
+of practice leave besides visits: clients whose care ended discharged and their cases closed,
+prescriptions that ended with the care, and progress reports written at each payer's cadence.
+Without settle() (bench/run.py --all-active) every client is still active and every case open:
+the worst case of a therapist who never discharges anyone.
 """
 
 from __future__ import annotations
@@ -131,7 +135,8 @@ def build(db: Path, csv_path: Path, *, clients: int, sessions: int, today: date,
             (
                 i, i, payer, f"CL-{i:05d}", (start - timedelta(days=7)).isoformat(),
                 start.isoformat(), max(visit_days[-1], today).isoformat(),
-                min(999, len(visit_days) + 60), f"{start.isoformat()}T08:00:00+00:00",
+                min(999, len(visit_days) + rng.randint(0, 12)),
+                f"{start.isoformat()}T08:00:00+00:00",
             ),
         )  # fmt: skip
         conn.execute(
@@ -169,3 +174,81 @@ def build(db: Path, csv_path: Path, *, clients: int, sessions: int, today: date,
                 )
                 written += 1
     return written, names
+
+
+DISCHARGE_AFTER_DAYS = 60  # no visit for this long: the course of care has ended
+CLOSE_REASONS = (
+    "Goals met",
+    "Goals met",
+    "Goals met",
+    "Plateaued",
+    "Moved away",
+    "Authorization ended",
+)
+
+
+def settle(db: Path, today: date, *, seed: int = 1) -> dict[str, int]:
+    """After the import: clients with no visit in DISCHARGE_AFTER_DAYS are discharged and their
+    case closed two weeks after the last visit, the prescription ending then; every case gets
+    the progress reports its payer asks for (medmassage.catalog.DEFAULT_REPORT_RULES: every 10
+    visits or 30 days, workers' comp every 6), each written on the visit that made it due.
+    Written straight into SQLite like the clients and cases. Returns counts for the header."""
+    from medmassage.catalog import DEFAULT_REPORT_RULES
+    from medmassage.db import connect
+
+    rng = random.Random(seed)
+    conn, _ = connect(db)
+    conn.execute("BEGIN IMMEDIATE")
+    cases = {
+        case_id: (client_id, DEFAULT_REPORT_RULES[payer])
+        for case_id, client_id, payer in conn.execute(
+            "SELECT id, client_id, payer_type FROM care_case"
+        )
+    }
+    visits: dict[int, list[tuple[int, date]]] = {}
+    for case_id, session_id, day in conn.execute(
+        "SELECT case_id, id, date FROM session WHERE status != 'void' ORDER BY case_id, date, id"
+    ):
+        visits.setdefault(case_id, []).append((session_id, date.fromisoformat(day)))
+    reports = []
+    closed = 0
+    for case_id, (client_id, rule) in cases.items():
+        seen = visits.get(case_id, [])
+        if not seen:
+            continue
+        anchor, since, period_from = seen[0][1], 0, seen[0][1]
+        for session_id, day in seen:
+            since += 1
+            if since >= (rule.visits or 10**9) or (day - anchor).days >= (rule.days or 10**9):
+                stamp = f"{day.isoformat()}T18:00:00+00:00"
+                reports.append((case_id, day.isoformat(), period_from.isoformat(),
+                                day.isoformat(), session_id, stamp))  # fmt: skip
+                anchor, since, period_from = day, 0, day + timedelta(days=1)
+        last = seen[-1][1]
+        if (today - last).days > DISCHARGE_AFTER_DAYS:
+            ended = (last + timedelta(days=14)).isoformat()
+            reason = rng.choice(CLOSE_REASONS)
+            conn.execute(
+                "UPDATE care_case SET status = 'closed', close_date = ?, close_reason = ?, "
+                "rx_until = ? WHERE id = ?",
+                (ended, reason, ended, case_id),
+            )
+            conn.execute(
+                "UPDATE client SET status = 'discharged', discharge_date = ?, "
+                "discharge_reason = ? WHERE id = ?",
+                (ended, reason, client_id),
+            )
+            closed += 1
+        else:  # in care: the prescription runs a while yet (or has just run out)
+            ends = max(last, today + timedelta(days=rng.randint(-7, 90)))
+            conn.execute(
+                "UPDATE care_case SET rx_until = ? WHERE id = ?", (ends.isoformat(), case_id)
+            )
+    conn.executemany(
+        "INSERT INTO progress_report (case_id, written, period_from, period_to, last_session_id, "
+        "created) VALUES (?, ?, ?, ?, ?, ?)",
+        reports,
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    return {"closed": closed, "open": len(cases) - closed, "reports": len(reports)}
