@@ -9,30 +9,35 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from medmassage import __version__
 from medmassage.cli.common import State
 
-# The commands, in the order `--help` lists them: name → (module, attribute, help).
+# The commands, in the order `--help` lists them: name → (module, attribute, one-line help).
 # An attribute named `app` is a group of subcommands; anything else is a single command whose
-# help is the function's docstring.
-COMMANDS: dict[str, tuple[str, str, str | None]] = {
+# full help (`medmassage NAME --help`) is the function's docstring.
+COMMANDS: dict[str, tuple[str, str, str]] = {
     "profile": ("profile", "app", "The therapist's profile, fees and report rules."),
     "client": ("clients", "app", "Add, list, show, edit and discharge clients."),
     "case": ("cases", "app", "Cases: payer, prescription, diagnoses, visits."),
-    "intake": ("intake", "intake", None),
+    "intake": ("intake", "intake", "Record a case's intake: complaint, pain, history, goals."),
     "measure": ("intake", "measure_app", "Outcome measures: NPRS, NDI, ODI, PSFS."),
     "goal": ("goals", "app", "Functional goals and their status."),
     "session": ("sessions", "app", "Log, list, show, sign, amend and void sessions."),
-    "progress": ("sessions", "progress", None),
-    "summary": ("documents", "summary", None),
-    "superbill": ("documents", "superbill", None),
+    "progress": (
+        "sessions",
+        "progress",
+        "Progress table: pain pre→post, MCID, reports due.",
+    ),
+    "summary": ("documents", "summary", "Insurer progress summary: PDF, HTML, Markdown or JSON."),
+    "superbill": ("documents", "superbill", "Superbill for FSA/HSA or self-pay reimbursement."),
     "report": ("reports", "app", "Monthly, period and due reports (JSON/CSV for scripts)."),
     "export": ("exporting", "app", "Export everything (JSON/CSV), or a client as a FHIR bundle."),
     "import": ("importing", "app", "Import sessions from another system (CSV)."),
     "catalog": ("catalog", "app", "Techniques (CPT), regions and conditions."),
     "db": ("dbcmd", "app", "Where the database is; check, back up, restore, encrypt it."),
-    "demo": ("demo", "demo", None),
+    "demo": ("demo", "demo", "Build a demo practice (a temp folder unless --db) and show it."),
 }
 
 
@@ -82,6 +87,28 @@ def main_options(
     ctx.obj = State(db_option=db)
 
 
+class _Group(TyperGroup):
+    """Help lists each command with the whole first sentence of its help, wrapped (Click would
+    cut it at the width of the window and add "...")."""
+
+    def format_commands(self, ctx: typer.Context, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class _Root(_Group):
+    """Lists the commands in COMMANDS order (Typer would list single commands before groups)."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [name for name in COMMANDS if name in self.commands]
+
+
 def build_app(only: str | None = None, sub: str | None = None) -> typer.Typer:
     """The Typer app with every command, or with just the command `only` (and, for a group,
     just its subcommand `sub`).
@@ -97,7 +124,12 @@ def build_app(only: str | None = None, sub: str | None = None) -> typer.Typer:
         # Locals in a traceback would print client data: never show them.
         pretty_exceptions_show_locals=False,
         context_settings={"help_option_names": ["-h", "--help"]},
+        cls=_Root,
         add_completion=False,
+        # Plain help, as git and uv print it: Typer's Rich help imports Rich, its Markdown
+        # renderer and markdown-it on every --help (about 80 ms, 15x bare Python start-up
+        # against 7x for this), and boxes do not survive `| less` or a narrow window anyway.
+        rich_markup_mode=None,
     )
     app.callback()(main_options)
     for name, (module, attribute, help_text) in COMMANDS.items():
@@ -105,12 +137,12 @@ def build_app(only: str | None = None, sub: str | None = None) -> typer.Typer:
             continue
         target = getattr(importlib.import_module(f"medmassage.cli.{module}"), attribute)
         if not attribute.endswith("app"):
-            app.command(name, help=target.__doc__)(target)
+            app.command(name, help=target.__doc__, short_help=help_text)(target)
             continue
         if sub is not None and any(c.name == sub for c in target.registered_commands):
             target = copy.copy(target)  # the module's group keeps all its commands
             target.registered_commands = [c for c in target.registered_commands if c.name == sub]
-        app.add_typer(target, name=name, help=help_text)
+        app.add_typer(target, name=name, help=help_text, cls=_Group)
     return app
 
 
