@@ -61,7 +61,6 @@ computer that looks like a database from another computer, reported as a warning
 
 from __future__ import annotations
 
-import hmac
 import os
 import posixpath
 import re
@@ -73,6 +72,31 @@ from pathlib import Path
 from typing import NamedTuple
 
 from medmassage.errors import RuntimeProblem
+
+# SHA-256 from the interpreter's own module, not hashlib: hashlib and hmac load OpenSSL on import
+# (about 3 ms, paid by every command that writes), for a few hundred bytes hashed per command.
+# Builds without the built-in hashes (FIPS distributions) fall back to hashlib.
+try:
+    from _sha2 import sha256 as _sha256  # Python 3.12+
+except ImportError:
+    try:
+        from _sha256 import sha256 as _sha256  # Python 3.11
+    except ImportError:
+        from hashlib import sha256 as _sha256
+
+_INNER_PAD = bytes(x ^ 0x36 for x in range(256))
+_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104): the same bytes as hmac.digest(key, message, "sha256"), which a
+    test checks over random keys and messages."""
+    if len(key) > 64:  # SHA-256's block size
+        key = _sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = _sha256(key.translate(_INNER_PAD) + message).digest()
+    return _sha256(key.translate(_OUTER_PAD) + inner).digest()
+
 
 APP = "medmassage"
 GENESIS = "0" * 64
@@ -131,7 +155,7 @@ _loaded: dict[Path, tuple[tuple[int, int, int], Key]] = {}
 
 
 def key_id_of(secret: bytes) -> str:
-    return hmac.digest(secret, _KEY_ID_LABEL, "sha256").hex()[:16]
+    return hmac_sha256(secret, _KEY_ID_LABEL).hex()[:16]
 
 
 def read_key(path: Path) -> Key | None:
@@ -291,7 +315,7 @@ def link(
         f"{_TAG}\n{prev}\n{key_id or '-'}\n{audit_id}\n{len(at)}:{at}\n{len(actor)}:{actor}\n"
         f"{len(action)}:{action}\n{len(entity)}:{entity}\n{'-' if entity_id is None else entity_id}"
     )
-    return hmac.digest(secret, message.encode("utf-8", "surrogatepass"), "sha256").hex()
+    return hmac_sha256(secret, message.encode("utf-8", "surrogatepass")).hex()
 
 
 def practice_id(conn: sqlite3.Connection) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import platformdirs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medmassage import audit, migrations
 from tests.conftest import Cli, query
@@ -705,3 +707,29 @@ def test_two_lost_keys_are_both_named(busy, db_path, tmp_path):
         f"warning: rows 1–{last} cannot be verified: the audit keys that wrote them (key ids "
         f"{first_id}, {second_id}) are not on this computer; "
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.binary(max_size=200), message=st.binary(max_size=2000))
+def test_the_chain_hmac_is_the_standard_hmac_sha256(key, message):
+    """audit.hmac_sha256 (built-in SHA-256, no OpenSSL import) against the standard library."""
+    import hmac
+
+    from medmassage.audit import hmac_sha256
+
+    assert hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
+
+
+def test_the_rfc_4231_vectors():
+    from medmassage.audit import hmac_sha256
+
+    # RFC 4231 test cases 1, 2 and 6 (a key longer than the block size)
+    assert hmac_sha256(b"\x0b" * 20, b"Hi There").hex() == (
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    )
+    assert hmac_sha256(b"Jefe", b"what do ya want for nothing?").hex() == (
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    )
+    assert hmac_sha256(
+        b"\xaa" * 131, b"Test Using Larger Than Block-Size Key - Hash Key First"
+    ).hex() == ("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
