@@ -146,6 +146,18 @@ def parse_period(field: str, text: str, base: date | None = None) -> tuple[date,
     return day, day
 
 
+def parse_span(
+    from_text: str | None, to_text: str | None, base: date | None = None
+) -> tuple[date | None, date | None]:
+    """`--from/--to` of a listing, days or months, either left open: (first day, last day).
+    A --from after the --to is refused rather than matching nothing."""
+    first = parse_period("from", from_text, base)[0] if from_text else None
+    last = parse_period("to", to_text, base)[1] if to_text else None
+    if first is not None and last is not None and first > last:
+        raise InputError("from", from_text, f"must be on or before --to ({last.isoformat()})")
+    return first, last
+
+
 def _month_span(year: int, month: int) -> tuple[date, date]:
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)

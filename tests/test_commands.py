@@ -655,6 +655,22 @@ def test_session_list_filters_by_client_and_dates(practice):
     assert re.search(r"^\s*3\s+2026-11-10\s+Bob Smith\s+2\s+45\s+6 → 3\s+3\s+draft$", table, re.M)
 
 
+def test_session_list_from_after_to_is_refused_in_one_line(practice, db_path):
+    log(practice, pre="6", post="3", day="2026-11-20")
+    within = json.loads(
+        practice("session", "list", "--from", "2026-11", "--to", "2026-11-20", "-f", "json").stdout
+    )
+    assert [r["date"] for r in within] == ["2026-11-20"]  # a month to a day, both ends kept
+    result = practice("session", "list", "--from", "2026-11-21", "--to", "2026-11-20", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: from: '2026-11-21' — must be on or before --to (2026-11-20)"
+    )
+    month = practice("session", "list", "--from", "2026-12", "--to", "2026-11", ok=False)
+    assert month.exit_code == 2
+    assert "must be on or before --to (2026-11-30)" in month.stderr
+
+
 def test_session_show_text_and_json(practice):
     log(
         practice, "--subjective", "Stiff neck.", "--objective", "Tender upper traps.",

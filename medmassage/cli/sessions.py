@@ -250,14 +250,13 @@ def list_(
     """List sessions, oldest first."""
     from medmassage.cases import find_case
     from medmassage.clients import find_client
-    from medmassage.dates import parse_period
+    from medmassage.dates import parse_span
     from medmassage.render import print_rows, resolve_format
     from medmassage.sessions import list_sessions
     from medmassage.views import SESSION_COLUMNS, SESSION_KEYS
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
-    start = parse_period("from", from_)[0] if from_ else None
-    end = parse_period("to", to)[1] if to else None
+    start, end = parse_span(from_, to)
     with database(ctx) as conn:
         client_id = find_client(conn, client)["id"] if client else None
         case_id = find_case(conn, case)["id"] if case else None
