@@ -770,6 +770,35 @@ def three_visits(cli) -> None:
     log(cli, pre="4", post="2", day="2026-11-20", tech=("swedish=40", "hot-cold-pack=10"))
 
 
+def _columns_on_screen(line: str) -> int:
+    """Terminal columns `line` takes: wide East Asian characters two, combining marks none."""
+    import unicodedata
+
+    return sum(
+        0
+        if unicodedata.combining(ch)
+        else 2
+        if unicodedata.east_asian_width(ch) in ("W", "F")
+        else 1
+        for ch in line
+    )
+
+
+def test_client_list_columns_line_up_with_wide_and_combining_characters(cli):
+    names = ["李小龍", "Zoë Nuñez-Øster", "Sq\u0307a Dupont", "Ana Li"]  # q̇: no precomposed form
+    for name in names:
+        cli("client", "add", name, "--dob", "1980-04-02", "--phone", "555-0100")
+    lines = cli("client", "list").stdout.splitlines()
+    assert lines[0] == "4 client(s)"
+    body = lines[3:]
+    assert len(body) == 4
+    # The date of birth starts at the same screen column on every line, header included.
+    starts = {_columns_on_screen(line[: line.index("1980-04-02")]) for line in body}
+    header = lines[1]
+    assert starts == {_columns_on_screen(header[: header.index("Born")])}
+    assert len({_columns_on_screen(line) for line in lines[1:3]}) == 1  # header and rule
+
+
 def test_progress_plain_table(practice):
     three_visits(practice)
     result = practice("progress", "Jane")
