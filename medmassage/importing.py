@@ -37,7 +37,8 @@ and book them in date order, then again to write them, notes included, ids in th
 (SQLite appends rows with rising ids at the end of the table: fast; sessions on the same day and
 time keep the file's order either way). So a big file's notes are never all in memory at once
 (100,000 rows with SOAP notes: a 74 MB file). A file changed between the two readings is refused
-and nothing is written.
+and nothing is written. A pipe or standard input cannot be read twice: it is read into memory
+once (ImportFile).
 
 All or nothing: the first problem refuses the whole import with one line
 (`line N: FIELD: 'VALUE' — reason`, counting the header as line 1) and nothing is written. On
@@ -55,11 +56,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import random
 import re
 import sqlite3
+import stat
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -150,25 +153,61 @@ class ImportResult(NamedTuple):
 # --- reading the file ---------------------------------------------------------------------------
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+class ImportFile:
+    """The file to import, read twice (to check, then to write). A regular file is opened again
+    for the second reading, and refused if it changed in between; anything else — a pipe,
+    /dev/stdin, a shell's <(…) — cannot be read again, so it is read into memory once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: bytes | None = None
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as f:
+                    self.data = f.read()
+        except OSError as e:
+            raise InputError("file", str(path), f"cannot read it ({e.strerror})") from None
+        self.version = (info.st_size, info.st_mtime_ns, info.st_ino)
+
+    def open(self) -> TextIO:
+        if self.data is not None:
+            return io.TextIOWrapper(io.BytesIO(self.data), encoding="utf-8-sig", newline="")
+        try:
+            return open(self.path, encoding="utf-8-sig", newline="")
+        except OSError as e:
+            raise InputError("file", str(self.path), f"cannot read it ({e.strerror})") from None
+
+    def changed(self) -> bool:
+        """Saved again (or replaced) since it was first opened: a regular file only."""
+        if self.data is not None:
+            return False
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return True
+        return (info.st_size, info.st_mtime_ns, info.st_ino) != self.version
+
+    def content(self) -> bytes:
+        return self.data if self.data is not None else self.path.read_bytes()
+
+
+def read_rows(source: ImportFile) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {column: cell}) for each non-blank row; the header is checked first."""
-    name = str(path)
+    handle = source.open()
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
-    except OSError as e:
-        raise InputError("file", name, f"cannot read it ({e.strerror})") from None
-    try:
-        yield from _rows(handle, path)
+        yield from _rows(handle, source.path)
     except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+        raise _not_utf8(source) from None
     except csv.Error as e:
-        raise InputError("file", name, f"is not valid CSV ({e})") from None
+        raise InputError("file", str(source.path), f"is not valid CSV ({e})") from None
     finally:
         handle.close()
 
 
-def _not_utf8(path: Path) -> InputError:
-    data = path.read_bytes()
+def _not_utf8(source: ImportFile) -> InputError:
+    path = source.path
+    data = source.content()
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -365,8 +404,8 @@ def _import(
     conn: sqlite3.Connection, path: Path, *, dry_run: bool, create_clients: bool, sign: bool
 ) -> ImportResult:
     run = _Run(conn, create_clients)
-    read = _file_version(path)
-    with contextlib.closing(read_rows(path)) as source:
+    file = ImportFile(path)
+    with contextlib.closing(read_rows(file)) as source:
         try:
             for line, cells in source:
                 run.check(line, cells)
@@ -397,7 +436,7 @@ def _import(
             signed=False,
         )
     if not dry_run:
-        _Writer(conn, sign).write(path, read, run, states)
+        _Writer(conn, sign).write(file, run, states)
     return ImportResult(
         sessions=len(run.rows),
         by_case=_by_case(states, run.clients),
@@ -626,15 +665,6 @@ def _note_cells(cells: dict[str, str]) -> dict[str, str | None]:
     return {k: v.replace("\r\n", "\n").replace("\r", "\n") if v else v for k, v in notes.items()}
 
 
-def _file_version(path: Path) -> tuple[int, int, int]:
-    """What tells a changed file from the one read before: size, modification time, inode."""
-    try:
-        info = os.stat(path)
-    except OSError as e:
-        raise InputError("file", str(path), f"cannot read it ({e.strerror})") from None
-    return info.st_size, info.st_mtime_ns, info.st_ino
-
-
 def _optional(cells: dict[str, str], column: str) -> str | None:
     value = cells.get(column)
     return value if value is not None and value.strip() else None
@@ -768,12 +798,11 @@ class _Writer:
         self.cpt: list[tuple] = []
         self.note_chars = 0
 
-    def write(
-        self, path: Path, read: tuple[int, int, int], run: _Run, states: dict[int, _CaseState]
-    ) -> None:
+    def write(self, file: ImportFile, run: _Run, states: dict[int, _CaseState]) -> None:
+        path = file.path
         rows = iter(enumerate(run.rows))
-        with contextlib.closing(read_rows(path)) as source:
-            if _file_version(path) != read:
+        with contextlib.closing(read_rows(file)) as source:
+            if file.changed():
                 raise _changed(path)
             for line, cells in source:
                 index, row = next(rows, (None, None))
@@ -787,7 +816,7 @@ class _Writer:
                 case = states[row.case_id].case
                 guard = run.guards[index] or _NO_PROBLEM
                 self.add(session_id, case, row.prepared(notes), row, guard)
-        if next(rows, None) is not None or _file_version(path) != read:
+        if next(rows, None) is not None or file.changed():
             raise _changed(path)
         self.flush()
         ids = range(self.first_id, self.first_id + len(run.rows))

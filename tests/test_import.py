@@ -8,7 +8,9 @@ row counts of every table stay as they were.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -722,3 +724,34 @@ def test_a_file_changed_during_the_import_is_refused_and_nothing_is_written(
         "try again"
     )
     assert count_rows(db_path) == before
+
+
+def test_a_pipe_or_stdin_imports_too_though_it_cannot_be_read_twice(clinic, db_path, tmp_path, sh):
+    """Standard input (`-`), /dev/stdin and a named pipe are read into memory once."""
+    first = f"{HEADER},subjective\n{GOOD},from stdin\n"
+    done = sh("--db", str(db_path), "import", "sessions", "-", input=first)
+    assert done.returncode == 0, done.stderr
+    second = f"{HEADER}\nJane Doe,2026-11-21 10:00,5,3,swedish=30,neck\n"
+    done = sh("--db", str(db_path), "import", "sessions", "/dev/stdin", input=second)
+    assert done.returncode == 0, done.stderr
+    fifo = tmp_path / "sessions.csv"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(
+        [
+            "sh",
+            "-c",
+            f"printf '%s\\n' '{HEADER}' 'Jane Doe,2026-11-22,4,2,swedish=30,neck' > {fifo}",
+        ]
+    )
+    done = sh("--db", str(db_path), "import", "sessions", str(fifo), "--sign")
+    writer.wait(timeout=30)
+    assert done.returncode == 0, done.stderr
+    rows = query(db_path, "SELECT date, subjective, status FROM session ORDER BY id")
+    assert [tuple(r) for r in rows] == [
+        ("2026-11-20", "from stdin", "draft"),
+        ("2026-11-21", None, "draft"),
+        ("2026-11-22", None, "signed"),
+    ]
+    bad = sh("--db", str(db_path), "import", "sessions", "-", input=f"{HEADER}\nJane Doe,x,1,1\n")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: line 2: values: '4' — the header has 6 columns")

@@ -16,7 +16,9 @@ def sessions(
     ctx: typer.Context,
     file: Annotated[
         Path,
-        typer.Argument(metavar="FILE.csv", help="CSV file (UTF-8), one session per row."),
+        typer.Argument(
+            metavar="FILE.csv", help="CSV file (UTF-8), one session per row; - for stdin."
+        ),
     ],
     dry_run: Annotated[
         bool,
@@ -57,6 +59,8 @@ def sessions(
     from medmassage.importing import import_sessions
     from medmassage.sessions import NOTICE_KINDS
 
+    if str(file) == "-":
+        file = Path("/dev/stdin")  # read into memory once, like any pipe (importing.ImportFile)
     with database(ctx) as conn:
         result = import_sessions(
             conn, file, dry_run=dry_run, create_clients=create_clients, sign=sign
