@@ -70,6 +70,7 @@ from typing import Any
 
 from medmassage import db
 from medmassage.errors import InputError, MedmassageError, RuntimeProblem
+from medmassage.facts import Facts, differences, read_facts
 from medmassage.migrations import APPLICATION_ID, LATEST_VERSION
 from medmassage.render import USER_PATH_ERRORS, fsync_folder
 
@@ -83,20 +84,6 @@ class Cancelled(MedmassageError):
     """The user answered no. Exit code 1."""
 
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What identifies a database's content: tag, schema version, schema and row counts."""
-
-    application_id: int
-    version: int
-    schema: frozenset[tuple[str, str, str]]
-    counts: dict[str, int]
-
-    @property
-    def sessions(self) -> int:
-        return self.counts.get("session", 0)
 
 
 @dataclass(frozen=True)
@@ -174,21 +161,6 @@ def _looks_encrypted(path: Path) -> bool:
 # --- reading facts --------------------------------------------------------------------------
 
 
-def read_facts(conn: Any) -> Facts:
-    """Tag, version, schema and row counts. Inside a transaction, all from one snapshot."""
-    schema = frozenset(
-        (row[0], row[1], row[2] or "")
-        for row in conn.execute("SELECT type, name, sql FROM sqlite_master")
-    )
-    tables = sorted(name for kind, name, _ in schema if kind == "table")
-    return Facts(
-        application_id=conn.execute("PRAGMA application_id").fetchone()[0],
-        version=conn.execute("PRAGMA user_version").fetchone()[0],
-        schema=schema,
-        counts={t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables},
-    )
-
-
 def integrity_problems(conn: Any) -> list[str]:
     """`PRAGMA integrity_check`: [] when the file is sound, else SQLite's findings."""
     rows = [row[0] for row in conn.execute("PRAGMA integrity_check")]
@@ -211,18 +183,7 @@ def _differences(conn: Any, expected: Facts) -> list[str]:
         found = read_facts(conn)
     except _errors() as e:
         return [f"unreadable ({e})"]
-    differences = []
-    if found.application_id != expected.application_id:
-        differences.append(f"application_id {found.application_id}")
-    if found.version != expected.version:
-        differences.append(f"schema version {found.version}, not {expected.version}")
-    if found.schema != expected.schema:
-        differences.append("a different schema")
-    for table in sorted(set(found.counts) | set(expected.counts)):
-        got, want = found.counts.get(table), expected.counts.get(table)
-        if got != want:
-            differences.append(f"{table}: {got} rows, not {want}")
-    return differences
+    return differences(found, expected)
 
 
 def _snapshot(conn: Any) -> None:

@@ -31,10 +31,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medmassage.errors import InputError, MedmassageError, RuntimeProblem
 from medmassage.render import fsync_folder
+
+if TYPE_CHECKING:
+    from medmassage.facts import Facts
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 KEYRING_SERVICE = "medmassage"
@@ -381,42 +384,8 @@ def forget_key(path: Path) -> bool:
 # --- converting -----------------------------------------------------------------------------
 
 
-# Plain classes, not dataclasses: building a dataclass costs about a millisecond at import, and
+# A plain class, not a dataclass: building a dataclass costs about a millisecond at import, and
 # every command imports this module (db.connect asks `is_encrypted`).
-class Facts:
-    """What a converted copy must match: schema, header fields and row counts."""
-
-    def __init__(
-        self,
-        schema: frozenset[tuple[str, str, str]],
-        version: int,
-        application_id: int,
-        counts: dict[str, int],
-    ) -> None:
-        self.schema = schema
-        self.version = version
-        self.application_id = application_id
-        self.counts = counts
-
-    @property
-    def rows(self) -> int:
-        return sum(self.counts.values())
-
-
-def read_facts(conn: Any) -> Facts:
-    schema = frozenset(
-        (row[0], row[1], row[2] or "")
-        for row in conn.execute("SELECT type, name, sql FROM sqlite_master")
-    )
-    tables = sorted(name for kind, name, _ in schema if kind == "table")
-    return Facts(
-        schema=schema,
-        version=conn.execute("PRAGMA user_version").fetchone()[0],
-        application_id=conn.execute("PRAGMA application_id").fetchone()[0],
-        counts={t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables},
-    )
-
-
 class Converted:
     """What `convert` did."""
 
@@ -528,6 +497,8 @@ def _lock(path: Path, source_key: str | None, timeout: float) -> tuple[Any, bool
 
 
 def _differences(copy: Any, expected: Facts, encrypted: bool) -> list[str]:
+    from medmassage.facts import differences, read_facts
+
     problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
     if problems != ["ok"]:
         return [f"integrity check: {problems[0]}"]
@@ -535,19 +506,7 @@ def _differences(copy: Any, expected: Facts, encrypted: bool) -> list[str]:
         bad = copy.execute("PRAGMA cipher_integrity_check").fetchall()
         if bad:
             return [f"cipher integrity check: {bad[0][0]}"]
-    found = read_facts(copy)
-    differences = []
-    if found.schema != expected.schema:
-        differences.append("the schema differs")
-    if found.version != expected.version:
-        differences.append(f"schema version {found.version}, not {expected.version}")
-    if found.application_id != expected.application_id:
-        differences.append(f"application_id {found.application_id}")
-    for table in sorted(set(found.counts) | set(expected.counts)):
-        got, want = found.counts.get(table), expected.counts.get(table)
-        if got != want:
-            differences.append(f"{table}: {got} rows, not {want}")
-    return differences
+    return differences(read_facts(copy), expected)
 
 
 def _open_copy(temp: Path, target_key: str | None, timeout: float) -> Any:
@@ -574,6 +533,8 @@ def convert(
     (a hard link, so nothing is copied); else, with `scrub_old`, the old file is overwritten
     with zeros once the new one is in place.
     """
+    from medmassage.facts import read_facts  # only convert needs it, not every command
+
     started = time.perf_counter()
     path = Path(path)
     temp = path.with_name(f".{path.name}.convert-tmp{os.getpid()}")
