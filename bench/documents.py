@@ -12,13 +12,17 @@ with 100 visits, then times the commands in fresh processes. Exit code 1 if a bu
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import (  # bench/measure.py (the script's folder is on sys.path)
+    practice_env,
+    wall_seconds,
+)
 
 BUDGET_ONE = 1.0
 BUDGET_ALL_DUE_50 = 20.0
@@ -62,14 +66,6 @@ patient("Hundred Visits", 100, today - timedelta(days=300))
 """
 
 
-def run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-    )
-    return time.perf_counter() - start
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -77,13 +73,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="medmassage-bench-docs-") as folder:
         work = Path(folder)
         db = work / "practice.db"
-        env = {
-            **os.environ,
-            "MEDMASSAGE_DB": str(db),
-            "MEDMASSAGE_CACHE_DIR": str(work / "cache"),
-            "MEDMASSAGE_CONFIG_DIR": str(work / "config"),  # the audit key: not the real one
-        }
-        env.pop("MEDMASSAGE_TODAY", None)
+        env = practice_env(work)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", PRACTICE, str(db)], env=env, check=True)
         print(f"practice built in {time.perf_counter() - started:.1f} s (51 clients, 700 visits)")
@@ -99,9 +89,9 @@ def main() -> int:
             ("superbill (100 visits) -o PDF", ["superbill", "Hundred", *since, "-o", "b.pdf"]),
         ]  # fmt: skip
         for label, argv in cases:
-            times = [run(cli + argv, env, work) for _ in range(args.runs)]
+            times = [wall_seconds(cli + argv, env, work) for _ in range(args.runs)]
             rows.append((label, statistics.median(times), max(times), BUDGET_ONE))
-        all_due = run([*cli, "summary", "--all-due", "-o", "due"], env, work)
+        all_due = wall_seconds([*cli, "summary", "--all-due", "-o", "due"], env, work)
         files = len(list((work / "due").glob("*.pdf")))
         rows.append((f"summary --all-due ({files} PDFs)", all_due, all_due, BUDGET_ALL_DUE_50))
     print(f"{'command':44} {'median s':>9} {'max s':>7} {'budget s':>9}")

@@ -37,6 +37,30 @@ finally:
 """
 
 
+def practice_env(folder: Path) -> dict[str, str]:
+    """The environment of every benchmarked command: the practice in `folder` (practice.db), its
+    own ICD cache and audit key (never the user's), today not pinned, plain output (stdout is a
+    pipe, as for a script)."""
+    env = {
+        **os.environ,
+        "MEDMASSAGE_DB": str(folder / "practice.db"),
+        "MEDMASSAGE_CACHE_DIR": str(folder / "cache"),
+        "MEDMASSAGE_CONFIG_DIR": str(folder / "config"),
+    }
+    env.pop("MEDMASSAGE_TODAY", None)
+    env.pop("FORCE_COLOR", None)
+    return env
+
+
+def wall_seconds(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
+    """Wall time of one process, output discarded; a failure stops the benchmark."""
+    start = time.perf_counter()
+    subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+    )
+    return time.perf_counter() - start
+
+
 def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """(seconds, peak MB) of one command in a fresh process."""
     read, write = os.pipe()

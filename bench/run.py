@@ -22,25 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from measure import run  # bench/measure.py (the script's folder is on sys.path)
+from measure import practice_env, run, wall_seconds  # bench/measure.py (on sys.path)
 from practice import build, settle  # bench/practice.py
 
 MEMORY_BUDGET_MB = 150
-
-
-def seconds(argv: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-    )
-    return time.perf_counter() - start
 
 
 def timed_beside_bare(
@@ -51,8 +42,8 @@ def timed_beside_bare(
     sides saw the same minutes."""
     command, baseline = [], []
     for _ in range(runs):
-        baseline.append(seconds(bare, env, cwd))
-        command.append(seconds(argv, env, cwd))
+        baseline.append(wall_seconds(bare, env, cwd))
+        command.append(wall_seconds(argv, env, cwd))
     return statistics.median(command), statistics.median(baseline)
 
 
@@ -71,13 +62,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="medmassage-bench-") as folder:
         work = Path(folder)
         db = work / "practice.db"
-        env = {
-            **os.environ,
-            "MEDMASSAGE_DB": str(db),
-            "MEDMASSAGE_CACHE_DIR": str(work / "cache"),
-            "MEDMASSAGE_CONFIG_DIR": str(work / "config"),  # the audit key: not the real one
-        }
-        env.pop("MEDMASSAGE_TODAY", None)
+        env = practice_env(work)
         os.environ["MEDMASSAGE_CONFIG_DIR"] = env["MEDMASSAGE_CONFIG_DIR"]
         started = time.perf_counter()
         rows, _ = build(
@@ -99,7 +84,9 @@ def main() -> int:
         size_mb = db.stat().st_size / 1e6
         py = sys.executable
         bare_argv = [py, "-c", "pass"]
-        bare = statistics.median(seconds(bare_argv, env, work) for _ in range(options.runs * 2))
+        bare = statistics.median(
+            wall_seconds(bare_argv, env, work) for _ in range(options.runs * 2)
+        )
         cli = [py, "-m", "medmassage"]
         log = ["session", "log", str(client), "--pre", "5", "--post", "3",
                "--technique", "swedish=30", "--region", "neck"]  # fmt: skip

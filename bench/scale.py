@@ -24,7 +24,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from measure import run  # bench/measure.py (the script's folder is on sys.path)
+from measure import practice_env, run  # bench/measure.py (the script's folder is on sys.path)
 
 BUDGETS = {  # seconds, SPEC §9
     "import sessions": 20.0,
@@ -85,13 +85,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="medmassage-scale-") as folder:
         work = Path(folder)
         db = work / "practice.db"
-        env = {
-            **os.environ,
-            "MEDMASSAGE_DB": str(db),
-            "MEDMASSAGE_CACHE_DIR": str(work),
-            "MEDMASSAGE_CONFIG_DIR": str(work / "config"),  # the audit key: not the real one
-        }
-        env.pop("MEDMASSAGE_TODAY", None)
+        env = practice_env(work)
         os.environ["MEDMASSAGE_CONFIG_DIR"] = env["MEDMASSAGE_CONFIG_DIR"]
         names = build_clients(db, options.clients, today)
         with open(work / "import.csv", "w", encoding="utf-8", newline="") as f:

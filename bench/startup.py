@@ -13,13 +13,16 @@ The practice-scale benchmark (2,000 clients, 100,000 sessions) is a separate, la
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import (  # bench/measure.py (the script's folder is on sys.path)
+    practice_env,
+    wall_seconds,
+)
 
 BUDGET_EVERYDAY = 8.0
 BUDGET_HELP = 15.0
@@ -50,14 +53,7 @@ for i in range(100):
 
 
 def run_median(argv: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(
-            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-        )
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(wall_seconds(argv, env) for _ in range(runs))
 
 
 def main() -> None:
@@ -72,13 +68,7 @@ def main() -> None:
 def measure(folder: Path, runs: int) -> bool:
     py = sys.executable
     db = folder / "practice.db"
-    env = dict(
-        os.environ,
-        MEDMASSAGE_DB=str(db),
-        MEDMASSAGE_CACHE_DIR=str(folder / "cache"),
-        MEDMASSAGE_CONFIG_DIR=str(folder / "config"),  # the audit key: not the real one
-    )
-    env.pop("FORCE_COLOR", None)  # stdout is a pipe here: plain text, as scripts see it
+    env = practice_env(folder)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
     mm = [py, "-m", "medmassage"]
     subprocess.run([*mm, "demo", "--db", str(db)], env=env, **quiet)
