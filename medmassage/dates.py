@@ -151,8 +151,8 @@ def parse_span(
 ) -> tuple[date | None, date | None]:
     """`--from/--to` of a listing, days or months, either left open: (first day, last day).
     A --from after the --to is refused rather than matching nothing."""
-    first = parse_period("from", from_text, base)[0] if from_text else None
-    last = parse_period("to", to_text, base)[1] if to_text else None
+    first = parse_period("from", from_text, base)[0] if from_text is not None else None
+    last = parse_period("to", to_text, base)[1] if to_text is not None else None
     if first is not None and last is not None and first > last:
         raise InputError("from", from_text, f"must be on or before --to ({last.isoformat()})")
     return first, last

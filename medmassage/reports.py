@@ -81,7 +81,7 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from medmassage.catalog import CPT_CODES, DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
-from medmassage.dates import parse_period
+from medmassage.dates import parse_period, parse_span
 from medmassage.db import read_snapshot
 from medmassage.errors import InputError
 from medmassage.progress import ReportDue, VisitCounts, change, report_due_counted
@@ -155,13 +155,11 @@ def month_period(text: str | None, on: date) -> tuple[date, date]:
 def explicit_period(from_text: str, to_text: str | None, on: date) -> tuple[date, date]:
     """`--from/--to`: days or months (a month given to --from starts on its first day, to --to
     ends on its last). --to defaults to today; a period still running ends today."""
-    first = parse_period("from", from_text, base=on)[0]
-    last = parse_period("to", to_text, base=on)[1] if to_text is not None else on
-    if first > last:
-        raise InputError("from", from_text, f"must be on or before --to ({last.isoformat()})")
+    first, last = parse_span(from_text, to_text, base=on)
+    assert first is not None  # --from is required here
     if first > on:
         raise InputError("from", from_text, f"is in the future (today is {on.isoformat()})")
-    return first, min(last, on)
+    return first, on if last is None else min(last, on)
 
 
 def parse_within(text: str | int | None) -> int:
