@@ -109,6 +109,7 @@ _COLUMN_OF = {
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]((?:[01]?\d|2[0-3]):[0-5]\d)(?::00)?)?$")
 _CHUNK = 5000  # rows per executemany: bounded memory, few round trips
 _CHUNK_NOTES = 2_000_000  # … or fewer, once their notes reach this many characters
+_PIPE_MAX = 256 << 20  # bytes read from a pipe or stdin, which must be held in memory
 
 
 class ImportRefused(InputError):
@@ -165,9 +166,15 @@ class ImportFile:
             info = os.stat(path)
             if not stat.S_ISREG(info.st_mode):
                 with open(path, "rb") as f:
-                    self.data = f.read()
+                    self.data = f.read(_PIPE_MAX + 1)
         except OSError as e:
             raise InputError("file", str(path), f"cannot read it ({e.strerror})") from None
+        if self.data is not None and len(self.data) > _PIPE_MAX:
+            raise InputError(
+                "file",
+                str(path),
+                f"more than {_PIPE_MAX >> 20} MB through a pipe; save it as a file and import that",
+            )
         self.version = (info.st_size, info.st_mtime_ns, info.st_ino)
 
     def open(self) -> TextIO:

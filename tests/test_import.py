@@ -755,3 +755,23 @@ def test_a_pipe_or_stdin_imports_too_though_it_cannot_be_read_twice(clinic, db_p
     bad = sh("--db", str(db_path), "import", "sessions", "-", input=f"{HEADER}\nJane Doe,x,1,1\n")
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: line 2: values: '4' — the header has 6 columns")
+
+
+def test_a_pipe_larger_than_the_memory_limit_is_refused(clinic, db_path, tmp_path, monkeypatch):
+    from medmassage import importing
+
+    monkeypatch.setattr(importing, "_PIPE_MAX", 100)
+    fifo = tmp_path / "big.csv"
+    os.mkfifo(fifo)
+    content = f"{HEADER}\n" + f"{GOOD}\n" * 10  # over 100 bytes
+    writer = subprocess.Popen(["sh", "-c", f"cat > {fifo}"], stdin=subprocess.PIPE)
+    writer.stdin.write(content.encode())
+    writer.stdin.close()
+    before = count_rows(db_path)
+    result = import_file(clinic, fifo, ok=False)
+    writer.wait(timeout=30)
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        f"error: file: '{fifo}' — more than 0 MB through a pipe; save it as a file and import that"
+    )
+    assert count_rows(db_path) == before
