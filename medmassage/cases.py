@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import date
 from typing import NamedTuple
 
 from medmassage import db
+from medmassage.authorizations import (
+    AuthorizationInput,
+    add_authorization,
+    authorization_values,
+    load_many,
+    used_counts,
+)
 from medmassage.catalog import DEFAULT_REPORT_RULES, ReportRule
+from medmassage.coverage import in_force
 from medmassage.dates import now_stamp, parse_date, today
 from medmassage.errors import InputError
 from medmassage.progress import ReportDue, report_due
 from medmassage.validate import (
     NAME_MAX,
     clean_text,
-    parse_frequency,
-    parse_int,
-    parse_npi,
     parse_payer,
-    parse_regions,
     parse_row_id,
     parse_units_rule,
     required_text,
@@ -44,22 +47,35 @@ class CaseInput(NamedTuple):
     frequency: str | None = None
     areas: list[str] | None = None
     units_rule: str = "cms"
+    referrer_credentials: str | None = None
+    auth_number: str | None = None
+    valid_from: str | None = None
+
+    @property
+    def authorization(self) -> AuthorizationInput:
+        """The case's first authorization: the prescription (and approval) it opens with."""
+        return AuthorizationInput(
+            written=self.rx_date,
+            valid_until=self.rx_until,
+            visits=self.visits,
+            valid_from=self.valid_from,
+            prescriber=self.referrer,
+            prescriber_credentials=self.referrer_credentials,
+            prescriber_npi=self.referrer_npi,
+            frequency=self.frequency,
+            areas=self.areas,
+            auth_number=self.auth_number,
+        )
 
 
 def open_case(conn: sqlite3.Connection, client: sqlite3.Row, given: CaseInput) -> int:
-    """Validate everything first (nothing is written on bad input), then insert in one transaction.
+    """Validate everything first (nothing is written on bad input), then insert the case, its
+    first authorization and its diagnoses in one transaction.
 
     The diagnosis check loads the ICD-10-CM index, so it runs only here, not on every command.
     """
     payer = parse_payer(given.payer)
-    referrer = required_text("referrer", given.referrer, max_len=NAME_MAX)
-    rx_date = parse_date("rx-date", given.rx_date, allow_future=False)
-    rx_until = parse_date("rx-until", given.rx_until)
-    if rx_until < rx_date:
-        raise InputError(
-            "rx-until", given.rx_until, f"must be on or after the Rx date {rx_date.isoformat()}"
-        )
-    visits = parse_int("visits", given.visits, 1, 999, "visits authorized")
+    authorization = authorization_values(given.authorization)
     injury = (
         parse_date("injury-date", given.injury_date, allow_future=False)
         if given.injury_date
@@ -72,27 +88,12 @@ def open_case(conn: sqlite3.Connection, client: sqlite3.Row, given: CaseInput) -
     row = {
         "client_id": client["id"],
         "payer_type": payer,
-        "payer_name": clean_text("payer-name", given.payer_name, max_len=NAME_MAX, multiline=False),
-        "policy": clean_text("policy", given.policy, max_len=80, multiline=False),
-        "claim": clean_text("claim", given.claim, max_len=80, multiline=False),
+        **payer_details(given),
         "injury_date": injury.isoformat() if injury else None,
-        "adjuster": clean_text("adjuster", given.adjuster, max_len=500),
-        "referrer": referrer,
-        "referrer_npi": parse_npi("referrer-npi", given.referrer_npi),
-        "rx_date": rx_date.isoformat(),
-        "rx_until": rx_until.isoformat(),
-        "visits_authorized": visits,
-        "frequency": parse_frequency(given.frequency),
-        "areas_ordered": json.dumps(parse_regions(given.areas, required=False)),
         "units_rule": parse_units_rule(given.units_rule or "cms"),
         "opened": now_stamp(),
     }
-    if not given.dx:
-        raise InputError("dx", None, "give at least one ICD-10-CM diagnosis code, e.g. --dx M54.50")
-    from medmassage.icd import check_codes  # cold path: the code index
-
-    diagnoses = check_codes(given.dx)
-    seen: set[str] = set()
+    diagnoses = checked_diagnoses(given.dx)
     with db.transaction(conn):
         if client["status"] == "discharged":
             # A returning client: a new episode of care makes them active again.
@@ -104,24 +105,99 @@ def open_case(conn: sqlite3.Connection, client: sqlite3.Row, given: CaseInput) -
             )
             db.audit(conn, "reactivate", "client", client["id"])
         case_id = db.insert(conn, "care_case", row)
-        position = 0
-        for dx in diagnoses:
-            if dx.code in seen:
-                continue
-            seen.add(dx.code)
-            position += 1
-            db.insert(
-                conn,
-                "diagnosis",
-                {
-                    "case_id": case_id,
-                    "position": position,
-                    "code": dx.code,
-                    "description": dx.description,
-                },
-            )
         db.audit(conn, "open", "case", case_id)
+        add_authorization(conn, case_id, authorization)
+        _insert_diagnoses(conn, case_id, diagnoses)
     return case_id
+
+
+def payer_details(given: CaseInput | CaseEdit) -> dict[str, str | None]:
+    """The payer's names and numbers as stored (each checked and cleaned)."""
+    return {
+        "payer_name": clean_text("payer-name", given.payer_name, max_len=NAME_MAX, multiline=False),
+        "policy": clean_text("policy", given.policy, max_len=80, multiline=False),
+        "claim": clean_text("claim", given.claim, max_len=80, multiline=False),
+        "adjuster": clean_text("adjuster", given.adjuster, max_len=500),
+    }
+
+
+def checked_diagnoses(codes: list[str] | None) -> list:
+    """The diagnosis codes checked against ICD-10-CM (the code index: a cold path), once each."""
+    if not codes:
+        raise InputError("dx", None, "give at least one ICD-10-CM diagnosis code, e.g. --dx M54.50")
+    from medmassage.icd import check_codes
+
+    unique, seen = [], set()
+    for dx in check_codes(codes):
+        if dx.code not in seen:
+            seen.add(dx.code)
+            unique.append(dx)
+    return unique
+
+
+def _insert_diagnoses(conn: sqlite3.Connection, case_id: int, diagnoses: list) -> None:
+    for position, dx in enumerate(diagnoses, start=1):
+        db.insert(
+            conn,
+            "diagnosis",
+            {
+                "case_id": case_id,
+                "position": position,
+                "code": dx.code,
+                "description": dx.description,
+            },
+        )
+
+
+class CaseEdit(NamedTuple):
+    """What `case edit` was given; None = leave as it is, "" = clear (optional fields)."""
+
+    payer_name: str | None = None
+    policy: str | None = None
+    claim: str | None = None
+    adjuster: str | None = None
+    injury_date: str | None = None
+    dx: list[str] | None = None
+    units_rule: str | None = None
+
+
+def edit_case(conn: sqlite3.Connection, case: sqlite3.Row, given: CaseEdit) -> list[str]:
+    """Change a case's payer details, diagnoses or units rule; returns what changed (names).
+
+    Visits already signed keep the units they were billed with; drafts and later visits use
+    the new rule. Audited like every change.
+    """
+    changes: dict[str, object] = {}
+    for key, value in payer_details(given).items():
+        if getattr(given, key) is not None:
+            changes[key] = value
+    if given.injury_date is not None:
+        injury = (
+            parse_date("injury-date", given.injury_date, allow_future=False)
+            if given.injury_date.strip()
+            else None
+        )
+        if injury is None and case["payer_type"] in ("workers-comp", "auto-pip"):
+            raise InputError(
+                "injury-date", given.injury_date, f"required for {case['payer_type']} cases"
+            )
+        changes["injury_date"] = injury.isoformat() if injury else None
+    if given.units_rule is not None:
+        changes["units_rule"] = parse_units_rule(given.units_rule)
+    new_dx = checked_diagnoses(given.dx) if given.dx is not None else None
+    changed = [k for k, v in changes.items() if case[k] != v]
+    with db.transaction(conn):
+        if changed:
+            db.update(conn, "care_case", case["id"], {k: changes[k] for k in changed})
+        if new_dx is not None:
+            old = [d["code"] for d in diagnoses(conn, case["id"])]
+            if old != [d.code for d in new_dx]:
+                conn.execute("DELETE FROM diagnosis WHERE case_id = ?", (case["id"],))
+                _insert_diagnoses(conn, case["id"], new_dx)
+                changed.append("dx")
+        if changed:
+            db.audit(conn, "edit", "case", case["id"])
+    return changed
 
 
 def get_case(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
@@ -148,10 +224,7 @@ def case_for_client(
         if row["client_id"] != client["id"]:
             raise InputError("case", case_ref, f"belongs to another client, not {client['name']}")
         return row
-    open_cases = conn.execute(
-        "SELECT * FROM care_case WHERE client_id = ? AND status = 'open' ORDER BY id",
-        (client["id"],),
-    ).fetchall()
+    open_cases = open_cases_of(conn, client["id"])
     if len(open_cases) == 1:
         return open_cases[0]
     if not open_cases:
@@ -199,14 +272,18 @@ def diagnoses(conn: sqlite3.Connection, case_id: int) -> list[dict]:
     ]
 
 
-def list_cases(conn: sqlite3.Connection, client_id: int | None = None) -> list[dict]:
+def list_cases(conn: sqlite3.Connection, on: date, client_id: int | None = None) -> list[dict]:
+    """Cases, open first; `visits_used`, `visits_authorized` and `rx_until` are those of the
+    authorization in force on `on` (else the last to have ended), `visits_on_claim` the case's
+    visits in all."""
     where, params = ("WHERE k.client_id = ?", (client_id,)) if client_id else ("", ())
-    rows = conn.execute(
-        f"""
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            f"""
         SELECT k.id, k.client_id, c.name AS client, k.payer_type, k.payer_name, k.status,
-               k.rx_until, k.visits_authorized,
                (SELECT count(*) FROM session s WHERE s.case_id = k.id AND s.status != 'void')
-                   AS visits_used,
+                   AS visits_on_claim,
                (SELECT group_concat(code, ' ') FROM
                    (SELECT code FROM diagnosis d WHERE d.case_id = k.id ORDER BY position))
                    AS dx
@@ -214,9 +291,30 @@ def list_cases(conn: sqlite3.Connection, client_id: int | None = None) -> list[d
         {where}
         ORDER BY k.status = 'closed', c.name COLLATE NOCASE, k.id
         """,
-        params,
+            params,
+        )
+    ]
+    by_case = load_many(conn, [r["id"] for r in rows])
+    counts = used_counts(conn, by_case)
+    for r in rows:
+        standing = in_force([a.window for a in by_case[r["id"]]], on)
+        assert standing is not None
+        current = next(a for a in by_case[r["id"]] if a.id == standing.window.id)
+        r.update(
+            authorization=current.number,
+            rx_state=standing.state,
+            visits_used=counts[current.id],
+            visits_authorized=current.visits,
+            rx_until=current.valid_until.isoformat(),
+        )
+    return rows
+
+
+def open_cases_of(conn: sqlite3.Connection, client_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT * FROM care_case WHERE client_id = ? AND status = 'open' ORDER BY id",
+        (client_id,),
     ).fetchall()
-    return [dict(r) for r in rows]
 
 
 def close_case(conn: sqlite3.Connection, case_id: int, reason: str, on: date | None = None) -> None:

@@ -10,8 +10,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
+from medmassage.authorizations import Authorization, CaseCoverage, case_coverage
 from medmassage.cases import diagnoses, report_status
 from medmassage.catalog import MCID
+from medmassage.coverage import Visit
 from medmassage.intake import get_intake, goals
 from medmassage.progress import Change, ReportDue, change, relief, rule_text, sparkline
 
@@ -31,20 +33,19 @@ class VisitRow:
     cpt: list[tuple[str, int, int]]  # (code, minutes, units)
     units: int
     status: str
+    # Derived from the record when read (coverage.cover), never the values stored at logging:
     rx_flag: str | None
     over_authorized: bool
     override_reason: str | None
+    authorization_id: int | None = None  # None: outside the prescription
+    authorization_visit: int | None = None  # its place among that authorization's visits
+    visits_allowed: int | None = None
 
     @property
     def flags(self) -> list[str]:
-        out = [self.status]
-        if self.rx_flag == "expired":
-            out.append("Rx expired")
-        elif self.rx_flag == "not-yet-valid":
-            out.append("before Rx")
-        if self.over_authorized:
-            out.append("over auth")
-        return out
+        from medmassage.views import visit_flag_words
+
+        return [self.status, *visit_flag_words(self.rx_flag, self.over_authorized)]
 
 
 @dataclass
@@ -74,18 +75,36 @@ class Progress:
     trend: str
     measures: list[MeasureChange]
     goals: list[dict]
-    visits_used: int
+    coverage: CaseCoverage
     report: ReportDue
     report_rule: str
     on: date
 
     @property
+    def authorization(self) -> Authorization:
+        """The authorization in force today (else the last to have ended, or the next)."""
+        return self.coverage.current(self.on)
+
+    @property
+    def authorization_state(self) -> str:
+        found = self.coverage.in_force(self.on)
+        assert found is not None
+        return found.state
+
+    @property
+    def visits_used(self) -> int:
+        """Visits under the authorization in force (the whole claim: len(visits))."""
+        return self.coverage.used.get(self.authorization.id, 0)
+
+    @property
     def visits_remaining(self) -> int:
-        return max(self.case["visits_authorized"] - self.visits_used, 0)
+        return max(self.authorization.visits - self.visits_used, 0)
 
     def to_dict(self) -> dict:
         """The stable JSON contract of `progress -f json` (documented in the README)."""
         pc = self.pain_change
+        current = self.authorization
+        used = self.coverage.used
         return {
             "client": {"id": self.client["id"], "name": self.client["name"]},
             "case": {
@@ -94,10 +113,10 @@ class Progress:
                 "payer_type": self.case["payer_type"],
                 "payer_name": self.case["payer_name"],
                 "units_rule": self.case["units_rule"],
-                "rx_date": self.case["rx_date"],
-                "rx_until": self.case["rx_until"],
-                "rx_expired": self.on > date.fromisoformat(self.case["rx_until"]),
-                "frequency": self.case["frequency"],
+                "rx_date": current.written.isoformat(),
+                "rx_until": current.valid_until.isoformat(),
+                "rx_expired": self.authorization_state in ("expired", "gap"),
+                "frequency": current.frequency,
                 "diagnoses": self.diagnoses,
             },
             "as_of": self.on.isoformat(),
@@ -117,6 +136,8 @@ class Progress:
                     "status": v.status,
                     "rx_flag": v.rx_flag,
                     "over_authorized": v.over_authorized,
+                    "authorization_id": v.authorization_id,
+                    "authorization_visit": v.authorization_visit,
                 }
                 for v in self.visits
             ],
@@ -147,10 +168,15 @@ class Progress:
             ],
             "goals": self.goals,
             "authorization": {
-                "visits_authorized": self.case["visits_authorized"],
+                "id": current.id,
+                "number": current.number,
+                "state": self.authorization_state,
+                "visits_authorized": current.visits,
                 "visits_used": self.visits_used,
                 "visits_remaining": self.visits_remaining,
+                "visits_on_claim": len(self.visits),
             },
+            "authorizations": [a.to_dict(used.get(a.id, 0)) for a in self.coverage.authorizations],
             "progress_report": {
                 "rule": self.report_rule,
                 "due": self.report.due,
@@ -164,8 +190,9 @@ class Progress:
         }
 
 
-def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow], int]:
-    """The case's visits in order, with techniques and CPT lines; plus the count voided."""
+def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow], int, CaseCoverage]:
+    """The case's visits in order, with techniques, CPT lines and their standing under the
+    authorizations (derived now); the count voided; the case's coverage."""
     sessions = conn.execute(
         "SELECT * FROM session WHERE case_id = ? ORDER BY date, coalesce(start_time, ''), id",
         (case_id,),
@@ -184,15 +211,20 @@ def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow],
         (case_id,),
     ):
         cpt.setdefault(r[0], []).append((r[1], r[2], r[3]))
-    rows, voided = [], 0
-    for s in sessions:
-        if s["status"] == "void":
-            voided += 1
-            continue
+    kept = [s for s in sessions if s["status"] != "void"]
+    coverage = case_coverage(
+        conn,
+        case_id,
+        [Visit(s["id"], date.fromisoformat(s["date"]), s["start_time"]) for s in kept],
+    )
+    rows = []
+    standings = coverage.by_session
+    for s in kept:
+        standing = standings[s["id"]]
         lines = cpt.get(s["id"], [])
         rows.append(
             VisitRow(
-                visit=len(rows) + 1,
+                visit=standing.visit,
                 session_id=s["id"],
                 day=s["date"],
                 start_time=s["start_time"],
@@ -205,12 +237,15 @@ def load_visits(conn: sqlite3.Connection, case_id: int) -> tuple[list[VisitRow],
                 cpt=lines,
                 units=sum(u for _, _, u in lines),
                 status=s["status"],
-                rx_flag=s["rx_flag"],
-                over_authorized=bool(s["over_authorized"]),
+                rx_flag=standing.rx_flag,
+                over_authorized=standing.over_authorized,
                 override_reason=s["override_reason"],
+                authorization_id=standing.authorization_id,
+                authorization_visit=standing.place,
+                visits_allowed=standing.allowed,
             )
         )
-    return rows, voided
+    return rows, len(sessions) - len(kept), coverage
 
 
 def measure_changes(
@@ -254,7 +289,7 @@ def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress
             "SELECT id, name, dob FROM client WHERE id = ?", (case["client_id"],)
         ).fetchone()
     )
-    visits, voided = load_visits(conn, case_id)
+    visits, voided, coverage = load_visits(conn, case_id)
     intake = get_intake(conn, case_id)
     if intake is not None:
         baseline, source = intake["pain"], "intake"
@@ -282,7 +317,7 @@ def build_progress(conn: sqlite3.Connection, case_id: int, on: date) -> Progress
         trend=sparkline([v.pre for v in visits]),
         measures=measure_changes(conn, case_id),
         goals=goals(conn, case_id),
-        visits_used=len(visits),
+        coverage=coverage,
         report=due,
         report_rule=rule_text(rule),
         on=on,

@@ -166,18 +166,16 @@ def discharge_client(
 
 
 def client_summary(conn: sqlite3.Connection, client_id: int) -> dict:
+    """The client and their cases (visits and prescription: the authorization in force)."""
+    from medmassage.cases import list_cases
+
     row = get_client(conn, client_id)
     if row is None:
         raise InputError("client", client_id, "no client has this id")
     data = dict(row)
+    keys = ("id", "payer_type", "payer_name", "status", "rx_until", "visits_authorized")
     data["cases"] = [
-        dict(r)
-        for r in conn.execute(
-            """SELECT id, payer_type, payer_name, status, rx_until, visits_authorized,
-                      (SELECT count(*) FROM session s
-                        WHERE s.case_id = care_case.id AND s.status != 'void') AS visits_used
-               FROM care_case WHERE client_id = ? ORDER BY id""",
-            (client_id,),
-        )
+        {**{k: c[k] for k in keys}, "visits_used": c["visits_used"]}
+        for c in sorted(list_cases(conn, today(), client_id), key=lambda c: c["id"])
     ]
     return data

@@ -25,6 +25,7 @@ from medmassage.migrations import (
     LATEST_VERSION,
     MIGRATIONS,
     PROTECTIVE_TRIGGERS,
+    REBUILDS,
 )
 
 MIN_SQLITE = (3, 37, 0)  # STRICT tables
@@ -199,12 +200,16 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     """
     applied: list[str] = []
     for version, name, script in MIGRATIONS:
+        rebuild = version in REBUILDS
+        if rebuild:  # a no-op inside a transaction: set before BEGIN
+            conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("BEGIN IMMEDIATE")
         try:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
             if current >= version:  # another process migrated while we waited
                 conn.execute("ROLLBACK")
                 continue
+            broken = _foreign_key_problems(conn) if rebuild else set()
             for statement in _statements(script):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {int(version)}")
@@ -219,12 +224,23 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 raise RuntimeProblem(
                     f"migration {name} would drop protective triggers: {', '.join(missing)}"
                 )
+            if rebuild and _foreign_key_problems(conn) - broken:
+                raise RuntimeProblem(f"migration {name} would break a foreign key; not applied")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            if rebuild:
+                conn.execute("PRAGMA foreign_keys = ON")
         applied.append(name)
     return applied
+
+
+def _foreign_key_problems(conn: sqlite3.Connection) -> set[tuple]:
+    """Rows whose foreign key finds no parent. A rebuild must add none (one already there,
+    left by another tool, is db check's to report, not a reason never to upgrade)."""
+    return {tuple(row) for row in conn.execute("PRAGMA foreign_key_check")}
 
 
 def missing_triggers(conn: sqlite3.Connection, version: int = LATEST_VERSION) -> list[str]:

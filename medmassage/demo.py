@@ -16,7 +16,7 @@ from medmassage.sessions import (
     SessionInput,
     amend_session,
     log_session,
-    sign_session,
+    sign_sessions,
 )
 
 
@@ -284,7 +284,7 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
             sign=False,
         )
         if i < 4:
-            sign_session(conn, session_id)
+            sign_sessions(conn, [session_id])
     amend_session(
         conn,
         session_id - 1,

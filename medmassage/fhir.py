@@ -55,6 +55,8 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
+from medmassage.authorizations import load_many
+
 LOINC = "http://loinc.org"
 PAIN_CODE = "72514-3"
 PAIN_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
@@ -182,6 +184,11 @@ def build_bundle(
             (*case_ids, client["id"]),
         ).fetchall()
 
+    # The diagnosing provider: the prescriber of each case's first authorization.
+    prescribers = {
+        case_id: authorizations[0].prescriber_line
+        for case_id, authorizations in load_many(conn, [c["id"] for c in cases]).items()
+    }
     conditions_by_case: dict[int, list[dict]] = {}
     for case in cases:
         found = []
@@ -189,7 +196,7 @@ def build_bundle(
             "SELECT code, description FROM diagnosis WHERE case_id = ? ORDER BY position",
             (case["id"],),
         ):
-            found.append(_condition(ids, case, dx, patient))
+            found.append(_condition(ids, case, dx, patient, prescribers[case["id"]]))
         conditions_by_case[case["id"]] = found
         entries.extend(found)
 
@@ -267,7 +274,9 @@ def _practitioner(conn: sqlite3.Connection, ids: _Ids, warnings: list[str]) -> d
     return entry
 
 
-def _condition(ids: _Ids, case: sqlite3.Row, dx: sqlite3.Row, patient: dict) -> dict:
+def _condition(
+    ids: _Ids, case: sqlite3.Row, dx: sqlite3.Row, patient: dict, prescriber: str
+) -> dict:
     closed = case["status"] == "closed"
     return _entry(
         "Condition",
@@ -305,7 +314,7 @@ def _condition(ids: _Ids, case: sqlite3.Row, dx: sqlite3.Row, patient: dict) -> 
                 "subject": _ref(patient),
                 "abatementDateTime": case["close_date"] if closed else None,
                 "recordedDate": case["opened"][:10],
-                "asserter": {"display": case["referrer"]},
+                "asserter": {"display": prescriber},
             }
         ),
     )

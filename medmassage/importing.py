@@ -26,8 +26,9 @@ Every row passes the same checks as `session log` (sessions.prepare_session and
 sessions.rx_guard, shared): pain 0–10, regions and techniques from the catalog (your own
 techniques included), CPT units by the case's rule (CMS or AMA), prescription and
 authorization flags, and the workers' comp refusal unless allow_expired gives a reason. Rows are
-booked in date order: a row's visit count (for "beyond the visits authorized") is the case's
-visits already on record plus the file's earlier-dated rows, as if each had been logged in turn.
+booked in date order: a row's count under its authorization (the one whose dates hold it: "beyond
+the visits authorized") is that authorization's visits already on record plus the file's
+earlier-dated rows under it, as if each had been logged in turn.
 A row that repeats another row of the file, or a session already on record (same client, date,
 start time, pre and post pain, and techniques with their minutes), is refused. Rows whose cells
 are all empty are skipped.
@@ -71,7 +72,9 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from medmassage import db
+from medmassage.authorizations import Authorization, load_many
 from medmassage.billing import Billing, bill
+from medmassage.coverage import in_force, window_for
 from medmassage.dates import monday_of, now_stamp, parse_date_time, today
 from medmassage.errors import InputError
 from medmassage.sessions import (
@@ -364,9 +367,12 @@ class _Row(NamedTuple):
 class _CaseState:
     """A case's visits during the import: those on record, then each row as it is booked."""
 
-    def __init__(self, case: sqlite3.Row) -> None:
+    def __init__(self, case: sqlite3.Row, authorizations: list[Authorization]) -> None:
         self.case = case
+        self.authorizations = authorizations
+        self.windows = [a.window for a in authorizations]
         self.count = 0  # non-void visits
+        self.used: Counter[int] = Counter()  # visits per authorization id
         self.days: Counter[str] = Counter()
         self.weeks: Counter[date] = Counter()
         self.dates: list[date] = []  # on record and imported, for the report-due rule
@@ -376,6 +382,9 @@ class _CaseState:
 
     def add(self, day: date, iso: str) -> None:
         self.count += 1
+        window = window_for(self.windows, day)
+        if window is not None:
+            self.used[window.id] += 1
         self.days[iso] += 1
         self.weeks[monday_of(day)] += 1
         self.dates.append(day)
@@ -386,6 +395,12 @@ class _CaseState:
         self.imported += 1
         self.first = self.first or day
         self.last = day
+
+    def order_for(self, day: date) -> Authorization:
+        """The authorization whose order (frequency, areas) a visit on `day` follows."""
+        found = in_force(self.windows, day)
+        assert found is not None
+        return next(a for a in self.authorizations if a.id == found.window.id)
 
 
 # --- the import ----------------------------------------------------------------------------------
@@ -572,7 +587,7 @@ class _Run:
             state = states[row.case_id]
             case = state.case
             prepared = row.prepared()
-            guard = rx_guard(case, row.day, state.count + 1)
+            guard = rx_guard(state.authorizations, state.used, row.day)
             if guard.refused(case, prepared.override):
                 problem = guard.problems[0]
                 refused.append(
@@ -590,8 +605,9 @@ class _Run:
             kinds.update(n.kind for n in billing_warnings(row.billing))
             same_week = state.weeks[monday_of(row.day)]
             same_day = state.days[row.iso]
+            order = state.order_for(row.day)
             kinds.update(
-                n.kind for n in visit_warnings(case, row.day, prepared, same_day, same_week)
+                n.kind for n in visit_warnings(order, row.day, prepared, same_day, same_week)
             )
             notices.update(kinds)
             state.book(row.day, row.iso)
@@ -769,8 +785,9 @@ def _check_against_record(conn: sqlite3.Connection, rows: list[_Row], clients: _
 
 
 def _case_states(conn: sqlite3.Connection, cases: dict[int, sqlite3.Row]) -> dict[int, _CaseState]:
-    """Each case's non-void visits on record, read in one query."""
-    states = {case_id: _CaseState(row) for case_id, row in cases.items()}
+    """Each case's authorizations and non-void visits on record, read in two queries."""
+    authorizations = load_many(conn, list(cases))
+    states = {case_id: _CaseState(row, authorizations[case_id]) for case_id, row in cases.items()}
     if not states:
         return states
     days: dict[str, date] = {}

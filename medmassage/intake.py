@@ -239,3 +239,132 @@ def goals(conn: sqlite3.Connection, case_id: int) -> list[dict]:
             (case_id,),
         )
     ]
+
+
+# --- corrections --------------------------------------------------------------------------------
+
+# Intake columns that an edit may clear with "" (the rest are required).
+_OPTIONAL_TEXT = {
+    "mechanism": 1000,
+    "aggravating": 2000,
+    "relieving": 2000,
+    "history": 20_000,
+    "medications": 5000,
+    "contraindications": 5000,
+}
+
+
+def edit_intake(conn: sqlite3.Connection, case: sqlite3.Row, given: IntakeInput) -> list[str]:
+    """`intake edit`: complete or correct a case's intake. Fields left None stay as they are;
+    "" clears an optional one; a list given replaces the list; goals given are added; NDI, ODI
+    and PSFS given replace the intake day's scores. The intake pain is also the NPRS baseline
+    measure, which follows it. Returns the names of what changed; audited."""
+    row = conn.execute("SELECT * FROM intake WHERE case_id = ?", (case["id"],)).fetchone()
+    if row is None:
+        raise InputError(
+            "case", case["id"], "has no intake yet; record one with: medmassage intake CLIENT …"
+        )
+    values: dict[str, object] = {}
+    if given.complaint is not None:
+        values["complaint"] = required_text("complaint", given.complaint, max_len=2000)
+    if given.pain is not None:
+        values["pain"] = parse_pain("pain", str(given.pain))
+    if given.regions:
+        values["regions"] = json.dumps(parse_regions(given.regions))
+    if given.day is not None:
+        values["date"] = given.day.isoformat()
+    if given.conditions:
+        values["conditions"] = json.dumps([parse_condition(c) for c in given.conditions])
+    if given.limitations:
+        values["limitations"] = json.dumps(
+            [t for t in (clean_text("limitation", x, max_len=1000) for x in given.limitations) if t]
+        )
+    for field_name, limit in _OPTIONAL_TEXT.items():
+        value = getattr(given, field_name)
+        if value is not None:
+            values[field_name] = clean_text(field_name, value, max_len=limit)
+    for field_name, column, what in (
+        ("onset", "onset_date", "onset"),
+        ("consent_date", "consent_date", "consent-date"),
+    ):
+        value = getattr(given, field_name)
+        if value is not None:
+            values[column] = (
+                parse_date(what, value, allow_future=False).isoformat() if value.strip() else None
+            )
+    goals = []
+    for spec in given.goals:
+        text, target, by = parse_goal(spec)
+        goals.append((text, target, parse_date("goal date", by) if by else None))
+    measures = clean_measures(MeasureInput(ndi=given.ndi, odi=given.odi, psfs=given.psfs))
+    changed = [k for k, v in values.items() if row[k] != v]
+    old_day = row["date"]
+    new_day = str(values.get("date", old_day))
+    with db.transaction(conn):
+        if changed:
+            db.update(conn, "intake", row["id"], {k: values[k] for k in changed})
+            db.audit(conn, "edit", "intake", row["id"])
+        if "pain" in changed or "date" in changed:
+            _move_baseline(conn, case["id"], old_day, row["pain"], new_day, values)
+        for kind, activity, score in measures:
+            _replace_measure(conn, case["id"], new_day, kind, activity, score)
+            changed.append(kind if activity is None else f"psfs {activity}")
+        for text, target, by_day in goals:
+            goal_id = db.insert(
+                conn,
+                "goal",
+                {
+                    "case_id": case["id"],
+                    "text": text,
+                    "target": target,
+                    "target_date": by_day.isoformat() if by_day else None,
+                    "created": now_stamp(),
+                },
+            )
+            db.audit(conn, "add", "goal", goal_id)
+        if goals:
+            changed.append("goals")
+    return changed
+
+
+def _move_baseline(
+    conn: sqlite3.Connection,
+    case_id: int,
+    old_day: str,
+    old_pain: int,
+    new_day: str,
+    values: dict[str, object],
+) -> None:
+    """The NPRS measure recorded with the intake follows its pain and date."""
+    found = conn.execute(
+        "SELECT id FROM measure WHERE case_id = ? AND kind = 'nprs' AND date = ? AND score = ? "
+        "ORDER BY id LIMIT 1",
+        (case_id, old_day, float(old_pain)),
+    ).fetchone()
+    pain = float(values.get("pain", old_pain))  # type: ignore[arg-type]
+    if found is None:
+        _insert_measures(conn, case_id, date.fromisoformat(new_day), [("nprs", None, pain)])
+        return
+    db.update(conn, "measure", found[0], {"date": new_day, "score": pain})
+    db.audit(conn, "edit", "measure", found[0])
+
+
+def _replace_measure(
+    conn: sqlite3.Connection,
+    case_id: int,
+    day: str,
+    kind: str,
+    activity: str | None,
+    score: float,
+) -> None:
+    """A baseline score given again at `intake edit` replaces the one of the intake day."""
+    found = conn.execute(
+        "SELECT id FROM measure WHERE case_id = ? AND kind = ? AND date = ? "
+        "AND (activity IS NULL AND ? IS NULL OR lower(activity) = lower(?)) ORDER BY id LIMIT 1",
+        (case_id, kind, day, activity, activity),
+    ).fetchone()
+    if found is None:
+        _insert_measures(conn, case_id, date.fromisoformat(day), [(kind, activity, score)])
+        return
+    db.update(conn, "measure", found[0], {"score": float(score)})
+    db.audit(conn, "edit", "measure", found[0])

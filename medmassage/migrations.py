@@ -23,8 +23,9 @@ _NPI = "CHECK ({c} IS NULL OR (length({c}) = 10 AND {c} NOT GLOB '*[^0-9]*'))"
 _CPT = "CHECK (cpt GLOB '[0-9][0-9][0-9][0-9][0-9]')"
 _JSON_LIST = "CHECK (json_valid({c}) AND json_type({c}) = 'array')"
 
-# Columns of `session` that may not change once a note is signed, even when it is voided.
-SESSION_LOCKED_COLUMNS = (
+# Columns of `session` that may not change once a note is signed, even when it is voided, as
+# M001 named them (M006 renamed two: see SESSION_LOCKED_COLUMNS). Shipped: never edit.
+_M001_SESSION_LOCKED = (
     "id",
     "case_id",
     "date",
@@ -47,7 +48,29 @@ SESSION_LOCKED_COLUMNS = (
     "created",
 )
 
-_UNCHANGED = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in SESSION_LOCKED_COLUMNS)
+# Today's names of those columns: rx_flag and over_authorized became the warnings given when
+# the visit was logged (history), not its standing, which is derived (medmassage/coverage.py).
+M006_RENAMED_SESSION_COLUMNS = {
+    "rx_flag": "logged_rx_flag",
+    "over_authorized": "logged_over_authorized",
+}
+SESSION_LOCKED_COLUMNS = tuple(M006_RENAMED_SESSION_COLUMNS.get(c, c) for c in _M001_SESSION_LOCKED)
+
+
+def _unchanged(columns: tuple[str, ...]) -> str:
+    return " AND ".join(f"NEW.{c} IS OLD.{c}" for c in columns)
+
+
+def _session_locked_update(columns: tuple[str, ...]) -> str:
+    return f"""
+CREATE TRIGGER session_locked_update BEFORE UPDATE ON session
+WHEN OLD.status IS NOT 'draft'
+    AND NOT (OLD.status = 'signed' AND NEW.status = 'void'
+             AND NEW.void_reason IS NOT NULL AND {_unchanged(columns)})
+BEGIN
+    SELECT RAISE(ABORT, 'session is signed and locked: add an addendum instead');
+END;
+"""
 
 
 def _child_locked(table: str, verb: str, row: str) -> str:
@@ -280,13 +303,7 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 
 -- A signed note is locked. The one change allowed is signed → void with a reason,
 -- which keeps every other column as it was.
-CREATE TRIGGER session_locked_update BEFORE UPDATE ON session
-WHEN OLD.status IS NOT 'draft'
-    AND NOT (OLD.status = 'signed' AND NEW.status = 'void'
-             AND NEW.void_reason IS NOT NULL AND {_UNCHANGED})
-BEGIN
-    SELECT RAISE(ABORT, 'session is signed and locked: add an addendum instead');
-END;
+{_session_locked_update(_M001_SESSION_LOCKED).strip()}
 CREATE TRIGGER session_locked_delete BEFORE DELETE ON session
 WHEN OLD.status IS NOT 'draft'
 BEGIN
@@ -389,6 +406,79 @@ CREATE INDEX session_case_date_status ON session(case_id, date, status);
 DROP INDEX session_case_date;
 """
 
+# Authorizations (SPEC §10). A case is one claim for one condition; its prescriptions and payer
+# approvals become rows of their own, so a renewal or a re-authorization (new dates, more visits,
+# an authorization number, often backdated) extends the same case instead of opening another.
+# Each case's prescription becomes its first authorization, valid from the date it was written.
+# care_case is rebuilt without the prescription columns (they would go stale beside the
+# authorizations); the rebuild runs with foreign keys off, as SQLite's ALTER TABLE page says,
+# and foreign_key_check must pass before it commits (db.migrate, REBUILDS).
+# session.rx_flag and session.over_authorized become logged_rx_flag and logged_over_authorized:
+# what session log warned at the time, kept as history. A visit's standing (its authorization,
+# Rx flag, over-authorized) is derived each time it is read (medmassage/coverage.py). The lock
+# trigger is created again naming the new columns (a rename would rewrite its text for us).
+# A partial index finds the unsigned drafts (`report due`, `session list --drafts`).
+M006_AUTHORIZATIONS = f"""
+CREATE TABLE authorization (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    prescriber TEXT NOT NULL CHECK (length(prescriber) BETWEEN 1 AND 200),
+    prescriber_credentials TEXT CHECK (prescriber_credentials IS NULL
+        OR length(prescriber_credentials) BETWEEN 1 AND 40),
+    prescriber_npi TEXT {_NPI.format(c="prescriber_npi")},
+    written TEXT NOT NULL {_is_date("written", nullable=False)},
+    valid_from TEXT NOT NULL {_is_date("valid_from", nullable=False)},
+    valid_until TEXT NOT NULL {_is_date("valid_until", nullable=False)},
+    visits INTEGER NOT NULL CHECK (visits BETWEEN 1 AND 999),
+    frequency TEXT,
+    areas_ordered TEXT NOT NULL DEFAULT '[]' {_JSON_LIST.format(c="areas_ordered")},
+    auth_number TEXT CHECK (auth_number IS NULL OR length(auth_number) BETWEEN 1 AND 80),
+    note TEXT,
+    created TEXT NOT NULL,
+    CHECK (valid_until >= valid_from)
+) STRICT;
+CREATE INDEX authorization_case ON authorization(case_id, written);
+
+INSERT INTO authorization (case_id, prescriber, prescriber_npi, written, valid_from, valid_until,
+                           visits, frequency, areas_ordered, created)
+SELECT id, referrer, referrer_npi, rx_date, rx_date, rx_until, visits_authorized, frequency,
+       areas_ordered, opened
+FROM care_case ORDER BY id;
+
+CREATE TABLE care_case_new (
+    id INTEGER PRIMARY KEY,
+    client_id INTEGER NOT NULL REFERENCES client(id),
+    payer_type TEXT NOT NULL CHECK (payer_type IN ({_PAYERS})),
+    payer_name TEXT,
+    policy TEXT,
+    claim TEXT,
+    injury_date TEXT {_is_date("injury_date")},
+    adjuster TEXT,
+    units_rule TEXT NOT NULL DEFAULT 'cms' CHECK (units_rule IN ('cms', 'ama')),
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+    close_date TEXT {_is_date("close_date")},
+    close_reason TEXT,
+    opened TEXT NOT NULL,
+    CHECK ((status = 'closed') = (close_reason IS NOT NULL))
+) STRICT;
+INSERT INTO care_case_new (id, client_id, payer_type, payer_name, policy, claim, injury_date,
+                           adjuster, units_rule, status, close_date, close_reason, opened)
+SELECT id, client_id, payer_type, payer_name, policy, claim, injury_date, adjuster, units_rule,
+       status, close_date, close_reason, opened
+FROM care_case ORDER BY id;
+DROP TABLE care_case;
+ALTER TABLE care_case_new RENAME TO care_case;
+CREATE INDEX care_case_client ON care_case(client_id);
+
+ALTER TABLE session RENAME COLUMN rx_flag TO logged_rx_flag;
+ALTER TABLE session RENAME COLUMN over_authorized TO logged_over_authorized;
+DROP TRIGGER session_locked_update;
+{_session_locked_update(SESSION_LOCKED_COLUMNS).strip()}
+
+-- `report due` lists drafts left unsigned: few rows, found without reading every session.
+CREATE INDEX session_drafts ON session(date) WHERE status = 'draft';
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
@@ -396,7 +486,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "m003_reports", M003_REPORTS),
     (4, "m004_audit_chain", M004_AUDIT_CHAIN),
     (5, "m005_session_index", M005_SESSION_INDEX),
+    (6, "m006_authorizations", M006_AUTHORIZATIONS),
 ]
+
+# Migrations that rebuild a table: they run with foreign keys off (a DROP of a parent table
+# would otherwise delete or refuse), and must leave `PRAGMA foreign_key_check` empty.
+REBUILDS = {6}
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 

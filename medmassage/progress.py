@@ -58,23 +58,6 @@ def sparkline(values: list[int], low: int = 0, high: int = 10) -> str:
     return "".join(SPARK_BLOCKS[round((min(max(v, low), high) - low) * top / span)] for v in values)
 
 
-# --- Prescription and authorization guards ----------------------------------------------------
-
-
-def rx_flag(session_day: date, rx_date: date, rx_until: date) -> str | None:
-    """'expired' after the valid-until date, 'not-yet-valid' before the Rx date, else None."""
-    if session_day > rx_until:
-        return "expired"
-    if session_day < rx_date:
-        return "not-yet-valid"
-    return None
-
-
-def over_authorized(visits_used: int, visits_authorized: int) -> bool:
-    """True when `visits_used` (this visit included) goes beyond what was authorized."""
-    return visits_used > visits_authorized
-
-
 # --- Progress report due ----------------------------------------------------------------------
 
 

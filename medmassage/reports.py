@@ -80,7 +80,9 @@ import sqlite3
 from datetime import date, timedelta
 from typing import NamedTuple
 
+from medmassage.authorizations import Authorization, load_many, used_counts, windows
 from medmassage.catalog import CPT_CODES, DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
+from medmassage.coverage import Visit, cover, covered_until, in_force
 from medmassage.dates import parse_period, parse_span
 from medmassage.db import read_snapshot
 from medmassage.errors import InputError
@@ -129,7 +131,14 @@ DUE_KEYS: tuple[str, ...] = (
     "date",
     "detail",
 )
-DUE_KINDS: tuple[str, ...] = ("report-due", "rx-expired", "rx-expiring", "authorization")
+DUE_KINDS: tuple[str, ...] = (
+    "report-due",
+    "rx-expired",
+    "rx-expiring",
+    "authorization",
+    "uncovered",
+    "unsigned",
+)
 
 
 # --- periods --------------------------------------------------------------------------------------
@@ -173,9 +182,12 @@ def parse_within(text: str | int | None) -> int:
 
 # --- the state of each open case on a day ---------------------------------------------------------
 
-# A case is open on day :on when its prescription existed by then and it was not closed by then.
-# (rx_date rather than `opened`: sessions and cases entered after the fact are still counted.)
-_OPEN_ON = "k.rx_date <= :on AND (k.status = 'open' OR k.close_date > :on)"
+# A case is open on day :on when its first prescription was written by then and it was not
+# closed by then. (Written rather than `opened`: cases entered after the fact still count.)
+_OPEN_ON = (
+    "(SELECT min(a.written) FROM authorization a WHERE a.case_id = k.id) <= :on "
+    "AND (k.status = 'open' OR k.close_date > :on)"
+)
 
 # The latest progress report written by :on for each case open on :on (found through the
 # (case_id, written) index: not a sort of every report ever written), with the visits dated
@@ -203,14 +215,37 @@ class CaseState(NamedTuple):
     client_id: int
     client: str
     payer_type: str
-    rx_until: date
-    visits_authorized: int
-    visits_used: int  # non-void visits up to the day
+    authorization: Authorization  # in force on the day (else the last ended, or the next)
+    state: str  # coverage.InForce.state: 'in force', 'expired', 'gap', 'not yet valid'
+    covered_until: date | None  # the last day of unbroken cover from the day (None: uncovered)
+    next_from: date | None  # in a gap: when the next authorization begins
+    visits_used: int  # non-void visits up to the day under that authorization
+    visits_on_claim: int  # non-void visits up to the day, in all
+    over: int  # visits over the limits of their authorizations (any of them)
+    outside: int  # visits in no authorization's window
+    authorizations: int  # how many the case has
     report: ReportDue
     # With case_states(dated=True) only (None otherwise): the day the due report fell due,
-    # and the date of the visit that used the last authorized visit (when all are used).
+    # the date of the visit that used the last authorized visit (when all are used), and the
+    # first visit not covered (outside, or over the limit of an earlier authorization).
     report_fell_due: date | None = None
     authorization_used_up: date | None = None
+    first_uncovered: date | None = None
+
+    @property
+    def visits_authorized(self) -> int:
+        return self.authorization.visits
+
+    @property
+    def rx_until(self) -> date:
+        return self.authorization.valid_until
+
+    @property
+    def uncovered(self) -> int:
+        """Visits no authorization pays for, but those over the one in force (the
+        `authorization` item counts them)."""
+        over_current = max(self.visits_used - self.visits_authorized, 0)
+        return self.outside + self.over - over_current
 
 
 def _report_rules(conn: sqlite3.Connection) -> dict[str, ReportRule]:
@@ -243,12 +278,13 @@ def _fell_due(
 
 
 def case_states(conn: sqlite3.Connection, on: date, *, dated: bool = False) -> list[CaseState]:
-    """Every case open on `on`, ordered by client name and case id: visits up to `on` and
-    whether its progress report was due on `on` (progress.report_due, the same rule as
-    `progress` and `session log`), counted in SQL whatever the number of cases and visits.
+    """Every case open on `on`, ordered by client name and case id: visits up to `on`, their
+    authorizations (the rule of coverage.py, counted per authorization in SQL) and whether its
+    progress report was due on `on` (progress.report_due, the same rule as `progress` and
+    `session log`), whatever the number of cases and visits.
 
-    `dated` adds the dates behind the counts (report_fell_due, authorization_used_up), from
-    the visits of the cases that need them only."""
+    `dated` adds the dates behind the counts (report_fell_due, authorization_used_up,
+    first_uncovered), from the visits of the cases that need them only."""
     params = {"on": on.isoformat()}
     rules = _report_rules(conn)
     last = {
@@ -267,33 +303,46 @@ def case_states(conn: sqlite3.Connection, on: date, *, dated: bool = False) -> l
             params,
         )
     }
-    out = []
-    for row in conn.execute(
-        f"SELECT k.id, k.client_id, c.name, k.payer_type, k.rx_until, k.visits_authorized "
+    cases = conn.execute(
+        f"SELECT k.id, k.client_id, c.name, k.payer_type "
         f"FROM care_case k JOIN client c ON c.id = k.client_id WHERE {_OPEN_ON} "
         f"ORDER BY c.name COLLATE NOCASE, k.id",
         params,
-    ):
-        case_id, payer_type = row[0], row[3]
+    ).fetchall()
+    by_case = load_many(conn, [row[0] for row in cases])
+    used = used_counts(conn, by_case, on)
+    out = []
+    for case_id, client_id, client, payer_type in cases:
+        authorizations = by_case[case_id]
+        every = windows(authorizations)
+        standing = in_force(every, on)
+        assert standing is not None
+        current = next(a for a in authorizations if a.id == standing.window.id)
         visits, first = counted.get(case_id, (0, None))
         period_to, before, late = last.get(case_id, (None, 0, 0))
-        due = report_due_counted(
-            rules[payer_type], VisitCounts(visits, first, before), period_to, on, late
-        )
+        covered = sum(used[a.id] for a in authorizations)
         out.append(
             CaseState(
                 case_id=case_id,
-                client_id=row[1],
-                client=row[2],
+                client_id=client_id,
+                client=client,
                 payer_type=payer_type,
-                rx_until=date.fromisoformat(row[4]),
-                visits_authorized=row[5],
-                visits_used=visits,
-                report=due,
+                authorization=current,
+                state=standing.state,
+                covered_until=covered_until(every, on),
+                next_from=standing.next.valid_from if standing.next else None,
+                visits_used=used[current.id],
+                visits_on_claim=visits,
+                over=sum(max(used[a.id] - a.visits, 0) for a in authorizations),
+                outside=visits - covered,
+                authorizations=len(authorizations),
+                report=report_due_counted(
+                    rules[payer_type], VisitCounts(visits, first, before), period_to, on, late
+                ),
             )
         )
     if dated:
-        out = _dated(conn, out, on, rules, last)
+        out = _dated(conn, out, on, rules, last, by_case)
     return out
 
 
@@ -303,31 +352,47 @@ def _dated(
     on: date,
     rules: dict[str, ReportRule],
     last: dict[int, tuple[date, int, int]],
+    by_case: dict[int, list[Authorization]],
 ) -> list[CaseState]:
     """The states with the dates `report due` shows, read for the cases it lists only."""
-    wanted = [s.case_id for s in states if s.report.due or s.visits_used >= s.visits_authorized]
-    dates: dict[int, list[date]] = {}
-    for case_id, joined in conn.execute(
-        "SELECT case_id, group_concat(date) FROM session WHERE status != 'void' AND date <= ? "
-        "AND case_id IN (SELECT value FROM json_each(?)) GROUP BY case_id",
+    wanted = [
+        s.case_id
+        for s in states
+        if s.report.due or s.visits_used >= s.visits_authorized or s.uncovered
+    ]
+    visits: dict[int, list[Visit]] = {case_id: [] for case_id in wanted}
+    for case_id, session_id, iso, start_time in conn.execute(
+        "SELECT case_id, id, date, start_time FROM session WHERE status != 'void' AND date <= ? "
+        "AND case_id IN (SELECT value FROM json_each(?))",
         (on.isoformat(), json.dumps(wanted)),
     ):
-        isos = joined.split(",")
-        isos.sort()  # ISO dates sort as dates
-        dates[case_id] = list(map(date.fromisoformat, isos))
+        visits[case_id].append(Visit(session_id, date.fromisoformat(iso), start_time))
     out = []
     for s in states:
-        visit_dates = dates.get(s.case_id)
-        if visit_dates is None:
+        found = visits.get(s.case_id)
+        if found is None:
             out.append(s)
             continue
+        found.sort(key=lambda v: v.order)
+        day_of = {v.session_id: v.day for v in found}
+        standings = cover(windows(by_case[s.case_id]), found)
+        current = s.authorization.id
+        under = [x for x in standings if x.authorization_id == current]
         late = last.get(s.case_id, (None, 0, 0))[2]
+        uncovered = [
+            x
+            for x in standings
+            if x.authorization_id is None or (x.over_authorized and x.authorization_id != current)
+        ]
         out.append(
             s._replace(
-                report_fell_due=_fell_due(rules[s.payer_type], visit_dates, s.report, late, on),
-                authorization_used_up=visit_dates[s.visits_authorized - 1]
-                if s.visits_used >= s.visits_authorized
+                report_fell_due=_fell_due(
+                    rules[s.payer_type], [v.day for v in found], s.report, late, on
+                ),
+                authorization_used_up=day_of[under[s.visits_authorized - 1].session_id]
+                if len(under) >= s.visits_authorized
                 else None,
+                first_uncovered=day_of[uncovered[0].session_id] if uncovered else None,
             )
         )
     return out
@@ -366,36 +431,86 @@ def items_for(state: CaseState, on: date, within: int) -> list[DueItem]:
     out = []
     if s.report.due:
         out.append(item("report-due", s.report_fell_due, "; ".join(s.report.reasons)))
-    left = (s.rx_until - on).days
-    if left < 0:
-        out.append(
-            item(
-                "rx-expired",
-                s.rx_until,
-                f"prescription valid until {s.rx_until.isoformat()}: expired {_days(-left)} ago",
-            )
-        )
-    elif left <= within:
+    if s.state in ("expired", "gap"):
+        left = (s.rx_until - on).days
+        detail = f"prescription valid until {s.rx_until.isoformat()}: expired {_days(-left)} ago"
+        if s.next_from is not None:
+            detail += f"; the next authorization starts {s.next_from.isoformat()}"
+        out.append(item("rx-expired", s.rx_until, detail))
+    elif s.covered_until is not None and (s.covered_until - on).days <= within:
+        left = (s.covered_until - on).days
         when = "today is the last day" if left == 0 else f"{_days(left)} left"
+        until = s.covered_until.isoformat()
         out.append(
-            item("rx-expiring", s.rx_until, f"prescription valid until {s.rx_until}: {when}")
+            item("rx-expiring", s.covered_until, f"prescription valid until {until}: {when}")
         )
     used, authorized = s.visits_used, s.visits_authorized
-    if used >= authorized:
+    if s.state == "in force" and used >= authorized:
         over = used - authorized
-        detail = f"{used} of {authorized} authorized visits used: " + (
+        under = f" under {s.authorization.label}" if s.authorizations > 1 else ""
+        detail = f"{used} of {authorized} authorized visits used{under}: " + (
             f"{over} over" if over else "none left"
         )
         out.append(item("authorization", s.authorization_used_up, detail))
+    if s.uncovered:
+        out.append(
+            item(
+                "uncovered",
+                s.first_uncovered,
+                f"{s.uncovered} visit(s) not covered by any authorization (outside its dates or "
+                "over its visits): ask for a backdated approval (medmassage case renew "
+                f"{s.case_id} --from DATE …)",
+            )
+        )
     return out
+
+
+# A draft not signed by the end of the day of the visit is listed (kind `unsigned`).
+_UNSIGNED = """
+SELECT k.client_id, c.name, s.case_id, k.payer_type, min(s.date), group_concat(s.id, ' ')
+FROM session s JOIN care_case k ON k.id = s.case_id JOIN client c ON c.id = k.client_id
+WHERE s.status = 'draft' AND s.date < :on
+GROUP BY s.case_id
+"""
+
+
+def unsigned_items(conn: sqlite3.Connection, on: date) -> list[DueItem]:
+    """Drafts dated before `on`, one item per case (closed cases too: a note must be signed)."""
+    out = []
+    for client_id, client, case_id, payer_type, oldest, ids in conn.execute(
+        _UNSIGNED, {"on": on.isoformat()}
+    ):
+        numbers = sorted(int(x) for x in ids.split())
+        shown = " ".join(map(str, numbers))
+        out.append(
+            DueItem(
+                "unsigned",
+                client_id,
+                client,
+                case_id,
+                payer_type,
+                date.fromisoformat(oldest),
+                f"{len(numbers)} unsigned draft(s), the oldest from {oldest}: sign with "
+                f"medmassage session sign {shown}",
+            )
+        )
+    return out
+
+
+def _nocase(name: str) -> str:
+    """SQLite's NOCASE: ASCII letters folded, nothing else (the order `case_states` uses)."""
+    return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in name)
 
 
 def due_items(conn: sqlite3.Connection, on: date, within: int = RX_WINDOW_DAYS) -> list[DueItem]:
     """`report due`: progress reports due, prescriptions expired or expiring within `within`
-    days, and authorizations used up, for every open case on `on`."""
+    days, authorizations used up and visits no authorization covers, for every open case on
+    `on`; and drafts left unsigned (any case)."""
     with read_snapshot(conn):
         states = case_states(conn, on, dated=True)
-    return [i for s in states for i in items_for(s, on, within)]
+        unsigned = unsigned_items(conn, on)
+    items = [i for s in states for i in items_for(s, on, within)] + unsigned
+    return sorted(items, key=lambda i: (_nocase(i.client), i.case_id, DUE_KINDS.index(i.kind)))
 
 
 # --- monthly / period report ----------------------------------------------------------------------
@@ -546,7 +661,12 @@ def period_report(conn: sqlite3.Connection, first: date, last: date) -> PeriodRe
         clients_reaching_mcid=len(reaching),
         summaries_written=summaries,
         progress_reports_due=sum(s.report.due for s in states),
-        rx_expiring=sum(0 <= (s.rx_until - last).days <= RX_WINDOW_DAYS for s in states),
-        rx_expired=sum(s.rx_until < last for s in states),
-        cases_over_authorized=sum(s.visits_used > s.visits_authorized for s in states),
+        rx_expiring=sum(
+            s.state == "in force"
+            and s.covered_until is not None
+            and (s.covered_until - last).days <= RX_WINDOW_DAYS
+            for s in states
+        ),
+        rx_expired=sum(s.state in ("expired", "gap") for s in states),
+        cases_over_authorized=sum(s.over > 0 for s in states),
     )

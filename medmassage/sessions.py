@@ -12,12 +12,20 @@ from datetime import date
 from typing import NamedTuple
 
 from medmassage import db
+from medmassage.authorizations import (
+    Authorization,
+    CaseCoverage,
+    case_coverage,
+    case_visits,
+    standings_of,
+)
 from medmassage.billing import Billing, bill
 from medmassage.cases import report_status
 from medmassage.catalog import STRICT_RX_PAYERS
+from medmassage.coverage import Visit, cover, outside_flag, window_for
 from medmassage.dates import monday_of, now_stamp
 from medmassage.errors import InputError, RuleRefused
-from medmassage.progress import over_authorized, rule_text, rx_flag
+from medmassage.progress import rule_text
 from medmassage.validate import (
     MAX_MINUTES,
     TEXT_MAX,
@@ -58,15 +66,34 @@ class SessionInput(NamedTuple):
 
 
 class Logged(NamedTuple):
+    """What `session log` (and `session edit`) report about the visit written."""
+
     session_id: int
     case_id: int
-    visit: int
-    visits_authorized: int
+    visit: int  # its number on the claim (the case)
+    visits_authorized: int | None  # what its authorization allows (None: outside them all)
     day: date
     minutes: int
     billing: Billing
     signed: bool
     warnings: list[str]
+    place: int | None = None  # its place among its authorization's visits
+    authorization: Authorization | None = None
+    authorizations: int = 1  # how many the case has
+    rx_flag: str | None = None
+
+    @property
+    def standing(self) -> str:
+        """ "visit 3 of 12", or with renewals "visit 11 on the claim, 3 of 6 under renewal 2
+        of 2026-11-16", or "visit 7 (outside the prescription)"."""
+        if self.authorization is None:
+            return f"visit {self.visit} (outside the prescription)"
+        if self.authorizations == 1:
+            return f"visit {self.visit} of {self.visits_authorized}"
+        return (
+            f"visit {self.visit} on the claim ({self.place} of {self.visits_authorized} "
+            f"under {self.authorization.label})"
+        )
 
 
 def custom_techniques(conn: sqlite3.Connection) -> dict[str, str]:
@@ -121,6 +148,7 @@ class Notice(NamedTuple):
 NOTICE_KINDS: dict[str, str] = {
     "rx-expired": "after the prescription's valid-until date (flagged)",
     "rx-not-yet-valid": "before the prescription date (flagged)",
+    "rx-gap": "between two authorizations (flagged)",
     "over-authorized": "beyond the visits authorized (flagged)",
     "under-8-minutes": "under 8 timed minutes: no timed units",
     "ama-midpoint": "a CPT line under the AMA 8-minute midpoint: 0 units",
@@ -142,15 +170,85 @@ class RxProblem(NamedTuple):
 
 
 class RxGuard(NamedTuple):
-    """The prescription/authorization check of one visit (SPEC §5)."""
+    """The prescription/authorization check of one visit as it is logged (SPEC §5, §10)."""
 
-    flag: str | None  # 'expired', 'not-yet-valid' or None
-    over: bool  # beyond the visits authorized
+    flag: str | None  # None, or a coverage.OUTSIDE_FLAGS value
+    over: bool  # beyond the visits its authorization allows
     problems: list[RxProblem]
 
     def refused(self, case: sqlite3.Row | dict, override: str | None) -> bool:
         """Workers' comp refuses a visit outside the prescription unless a reason is given."""
         return bool(self.problems) and case["payer_type"] in STRICT_RX_PAYERS and override is None
+
+    @property
+    def logged_flag(self) -> str | None:
+        """As stored in `session.logged_rx_flag` (history): a visit in a gap between two
+        authorizations came after the earlier one expired."""
+        return "expired" if self.flag == "gap" else self.flag
+
+
+def rx_guard(authorizations: list[Authorization], used: dict[int, int], day: date) -> RxGuard:
+    """Check a new visit on `day` against the authorization in force that day (coverage rule),
+    `used` holding the visits already under each authorization (ids)."""
+    every = [a.window for a in authorizations]
+    window = window_for(every, day)
+    iso = day.isoformat()
+    if window is None:
+        flag = outside_flag(every, day)
+        if flag == "not-yet-valid":
+            first = min(a.valid_from for a in authorizations).isoformat()
+            problem = RxProblem(
+                "rx-not-yet-valid",
+                "date",
+                iso,
+                f"is before the prescription date {first}",
+                f"the prescription starts on {first} (session date {iso})",
+            )
+        elif flag == "expired":
+            last = max(a.valid_until for a in authorizations).isoformat()
+            problem = RxProblem(
+                "rx-expired",
+                "date",
+                iso,
+                f"is after the prescription's valid-until date {last}",
+                f"the prescription expired on {last} (session date {iso})",
+            )
+        else:
+            before = max((a for a in authorizations if a.valid_until < day), key=_ends)
+            after = min((a for a in authorizations if a.valid_from > day), key=_starts)
+            problem = RxProblem(
+                "rx-gap",
+                "date",
+                iso,
+                f"falls between {before.label}, valid until {before.valid_until.isoformat()}, "
+                f"and {after.label}, valid from {after.valid_from.isoformat()}",
+                f"no authorization covers {iso}: {before.label} ended "
+                f"{before.valid_until.isoformat()}, {after.label} starts "
+                f"{after.valid_from.isoformat()}",
+            )
+        return RxGuard(flag, False, [problem])
+    count = used.get(window.id, 0) + 1
+    if count <= window.visits:
+        return RxGuard(None, False, [])
+    current = next(a for a in authorizations if a.id == window.id)
+    under = f" under {current.label}" if len(authorizations) > 1 else ""
+    beyond = f"visit {count}{under} is beyond the {window.visits} visits authorized"
+    problem = RxProblem(
+        "over-authorized",
+        "visits",
+        str(count),
+        f"is beyond the {window.visits} visits authorized{under}",
+        beyond,
+    )
+    return RxGuard(None, True, [problem])
+
+
+def _ends(a: Authorization) -> date:
+    return a.valid_until
+
+
+def _starts(a: Authorization) -> date:
+    return a.valid_from
 
 
 def check_case_open(case: sqlite3.Row | dict) -> None:
@@ -209,45 +307,6 @@ def clean_notes(notes: dict[str, str | None] | None) -> dict[str, str | None]:
     return {key: clean_text(key, given.get(key), max_len=TEXT_MAX) for key in NOTE_FIELDS}
 
 
-def rx_guard(case: sqlite3.Row | dict, day: date, visits_used: int) -> RxGuard:
-    """Rx dates and visits authorized for a visit on `day` that is the case's `visits_used`th."""
-    flag = rx_flag(day, date.fromisoformat(case["rx_date"]), date.fromisoformat(case["rx_until"]))
-    over = over_authorized(visits_used, case["visits_authorized"])
-    problems: list[RxProblem] = []
-    if flag == "expired":
-        problems.append(
-            RxProblem(
-                "rx-expired",
-                "date",
-                day.isoformat(),
-                f"is after the prescription's valid-until date {case['rx_until']}",
-                f"the prescription expired on {case['rx_until']} (session date {day.isoformat()})",
-            )
-        )
-    elif flag == "not-yet-valid":
-        problems.append(
-            RxProblem(
-                "rx-not-yet-valid",
-                "date",
-                day.isoformat(),
-                f"is before the prescription date {case['rx_date']}",
-                f"the prescription starts on {case['rx_date']} (session date {day.isoformat()})",
-            )
-        )
-    if over:
-        beyond = f"visit {visits_used} is beyond the {case['visits_authorized']} visits authorized"
-        problems.append(
-            RxProblem(
-                "over-authorized",
-                "visits",
-                str(visits_used),
-                f"is beyond the {case['visits_authorized']} visits authorized",
-                beyond,
-            )
-        )
-    return RxGuard(flag, over, problems)
-
-
 def session_values(
     case: sqlite3.Row | dict,
     prepared: PreparedSession,
@@ -267,8 +326,8 @@ def session_values(
         "regions": json.dumps(prepared.regions),
         **prepared.notes,
         "units_rule": case["units_rule"],
-        "rx_flag": guard.flag,
-        "over_authorized": int(guard.over),
+        "logged_rx_flag": guard.logged_flag,
+        "logged_over_authorized": int(guard.over),
         "override_reason": prepared.override if guard.problems else None,
         "created": created,
     }
@@ -305,65 +364,237 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
     """Validate, compute units and guards, and write the session in one transaction."""
     check_case_open(case)
     prepared = prepare_session(given, custom_techniques(conn))
-    billing = bill(prepared.code_minutes, case["units_rule"])
-    day = given.day
-    warnings: list[str] = []
-
     with db.transaction(conn):
-        visit_days = [
-            date.fromisoformat(r[0])
-            for r in conn.execute(
-                "SELECT date FROM session WHERE case_id = ? AND status != 'void'", (case["id"],)
-            )
-        ]
-        guard = rx_guard(case, day, len(visit_days) + 1)
-        if guard.refused(case, prepared.override):
-            refusals = "; ".join(_refusal(p) for p in guard.problems)
-            raise RuleRefused(
-                f"{refusals} — workers' comp pays for no treatment "
-                "outside the prescription, so nothing was saved; get a renewed prescription or "
-                "authorization, or record why with --allow-expired REASON"
-            )
-        warnings.extend(f"{p.warning} — flagged on this session" for p in guard.problems)
-
+        others = case_visits(conn, case["id"])
+        placed = _place(conn, case, prepared, given.day, given.start_time, others)
         session_id = db.insert(
             conn,
             "session",
-            session_values(case, prepared, day, given.start_time, guard, now_stamp()),
+            session_values(case, prepared, given.day, given.start_time, placed.guard, now_stamp()),
         )
-        conn.executemany(TECHNIQUE_INSERT, technique_rows(session_id, prepared))
-        conn.executemany(CPT_INSERT, cpt_rows(session_id, billing))
+        _write_lines(conn, session_id, prepared, placed.billing)
         db.audit(conn, "log", "session", session_id)
-        visit = visit_number(conn, get_session_row(conn, session_id))
         if given.sign:
             _sign(conn, session_id)
+        return placed.logged(conn, case, session_id, others, signed=given.sign)
 
-        same_day = sum(1 for d in visit_days if d == day)
-        start = monday_of(day)
-        same_week = sum(1 for d in visit_days if monday_of(d) == start)
+
+def check_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput) -> None:
+    """What log_session checks before it writes, writing nothing: run before a note is typed
+    in $EDITOR, so a refused visit is refused before the therapist writes the note."""
+    check_case_open(case)
+    prepared = prepare_session(given, custom_techniques(conn))
+    _place(conn, case, prepared, given.day, given.start_time, case_visits(conn, case["id"]))
+
+
+class _Placed(NamedTuple):
+    """A visit checked against the rest of its case, before it is written."""
+
+    prepared: PreparedSession
+    billing: Billing
+    day: date
+    start_time: str | None
+    guard: RxGuard
+    coverage: CaseCoverage  # of the case's other visits
+
+    def logged(
+        self,
+        conn: sqlite3.Connection,
+        case: sqlite3.Row,
+        session_id: int,
+        others: list[Visit],
+        *,
+        signed: bool,
+    ) -> Logged:
+        """What session log (or edit) tells the therapist about the visit just written."""
+        authorizations = self.coverage.authorizations
+        visits = [*others, Visit(session_id, self.day, self.start_time)]
+        after = CaseCoverage(authorizations, cover([a.window for a in authorizations], visits))
+        standing = after.by_session[session_id]
+        before = self.coverage.by_session
+        # A late entry takes an earlier place: a visit after it may be pushed over the limit.
+        pushed = [
+            s
+            for s in after.standings
+            if s.session_id != session_id
+            and s.over_authorized
+            and not before[s.session_id].over_authorized
+        ]
+        warnings = []
+        for p in self.guard.problems:
+            if p.kind == "over-authorized" and pushed:
+                warnings.append(
+                    f"{p.warning}: this visit comes before session {pushed[-1].session_id}, "
+                    "which is now flagged over authorized"
+                )
+            else:
+                warnings.append(f"{p.warning} — flagged on this session")
+        days = [v.day for v in others]
+        start = monday_of(self.day)
         notices = [
-            *billing_warnings(billing),
-            *visit_warnings(case, day, prepared, same_day, same_week),
+            *billing_warnings(self.billing),
+            *visit_warnings(
+                after.current(self.day),
+                self.day,
+                self.prepared,
+                sum(1 for d in days if d == self.day),
+                sum(1 for d in days if monday_of(d) == start),
+            ),
         ]
         warnings.extend(n.text for n in notices)
-        due, rule = report_status(conn, case, [*visit_days, day], day)
+        due, rule = report_status(conn, case, [*days, self.day], self.day)
         if due.due:
             warnings.append(
                 f"progress report due: {'; '.join(due.reasons)} "
                 f"({case['payer_type']}: {rule_text(rule)})"
             )
+        authorization = after.by_id(standing.authorization_id)
+        return Logged(
+            session_id=session_id,
+            case_id=case["id"],
+            visit=standing.visit,
+            visits_authorized=authorization.visits if authorization else None,
+            day=self.day,
+            minutes=self.prepared.minutes,
+            billing=self.billing,
+            signed=signed,
+            warnings=warnings,
+            place=standing.place,
+            authorization=authorization,
+            authorizations=len(authorizations),
+            rx_flag=standing.rx_flag,
+        )
 
-    return Logged(
-        session_id=session_id,
-        case_id=case["id"],
-        visit=visit,
-        visits_authorized=case["visits_authorized"],
-        day=day,
-        minutes=prepared.minutes,
-        billing=billing,
-        signed=given.sign,
-        warnings=warnings,
-    )
+
+def _place(
+    conn: sqlite3.Connection,
+    case: sqlite3.Row,
+    prepared: PreparedSession,
+    day: date,
+    start_time: str | None,
+    others: list[Visit],
+) -> _Placed:
+    """Bill a visit and check it against its authorization; workers' comp refuses one outside
+    the prescription or over its authorization unless a reason is given (SPEC §10)."""
+    billing = bill(prepared.code_minutes, case["units_rule"])
+    coverage = case_coverage(conn, case["id"], others)
+    guard = rx_guard(coverage.authorizations, coverage.used, day)
+    if guard.refused(case, prepared.override):
+        refusals = "; ".join(_refusal(p) for p in guard.problems)
+        raise RuleRefused(
+            f"{refusals} — workers' comp pays for no treatment "
+            "outside the prescription, so nothing was saved; renew it (medmassage case renew "
+            f"{case['id']} …), or record why with --allow-expired REASON"
+        )
+    return _Placed(prepared, billing, day, start_time, guard, coverage)
+
+
+def _write_lines(
+    conn: sqlite3.Connection, session_id: int, prepared: PreparedSession, billing: Billing
+) -> None:
+    conn.executemany(TECHNIQUE_INSERT, technique_rows(session_id, prepared))
+    conn.executemany(CPT_INSERT, cpt_rows(session_id, billing))
+
+
+class SessionEdit(NamedTuple):
+    """What `session edit` was given; None = keep as it is."""
+
+    pre: str | None = None
+    post: str | None = None
+    techniques: list[str] | None = None
+    regions: list[str] | None = None
+    day: date | None = None
+    start_time: str | None = None  # with `day` only: the time typed with the date (or none)
+    minutes: str | None = None
+    notes: dict[str, str | None] | None = None  # the sections given ("" clears one)
+    allow_expired: str | None = None
+    case_id: int | None = None  # move the draft to another case of the same client
+    sign: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return all(
+            v is None or v is False or v == {} for k, v in self._asdict().items() if k != "sign"
+        )
+
+
+def editable_draft(conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:
+    """The session if it is a draft; a signed or void one is refused with the way forward."""
+    row = get_session_row(conn, session_id)
+    if row["status"] == "signed":
+        raise InputError(
+            "session",
+            session_id,
+            f"is signed and locked ({row['signed_at']}); correct it with an addendum: "
+            f"medmassage session amend {session_id} --text …",
+        )
+    if row["status"] == "void":
+        raise InputError(
+            "session", session_id, "is void; log the visit again with: medmassage session log …"
+        )
+    return row
+
+
+def draft_notes(row: sqlite3.Row) -> dict[str, str | None]:
+    return {k: row[k] for k in NOTE_FIELDS}
+
+
+def edit_session(conn: sqlite3.Connection, session_id: int, change: SessionEdit) -> Logged:
+    """`session edit`: change a draft as session log would have written it; units, the
+    prescription check and the warnings are worked out again. Audited."""
+    with db.transaction(conn):
+        row = editable_draft(conn, session_id)
+        case = conn.execute(
+            "SELECT * FROM care_case WHERE id = ?", (change.case_id or row["case_id"],)
+        ).fetchone()
+        if change.case_id is not None:
+            if case is None:
+                raise InputError("case", change.case_id, "no case has this id")
+            owner = conn.execute(
+                "SELECT client_id FROM care_case WHERE id = ?", (row["case_id"],)
+            ).fetchone()[0]
+            if case["client_id"] != owner:
+                raise InputError("case", change.case_id, "belongs to another client")
+        techniques = change.techniques
+        if techniques is None:
+            techniques = [
+                f"{r[0]}={r[1]}"
+                for r in conn.execute(
+                    "SELECT technique, minutes FROM session_technique WHERE session_id = ? "
+                    "ORDER BY position",
+                    (session_id,),
+                )
+            ]
+        notes = draft_notes(row)
+        for key, value in (change.notes or {}).items():
+            notes[key] = value or None
+        day = change.day or date.fromisoformat(row["date"])
+        start_time = change.start_time if change.day is not None else row["start_time"]
+        given = SessionInput(
+            pre=change.pre if change.pre is not None else str(row["pain_pre"]),
+            post=change.post if change.post is not None else str(row["pain_post"]),
+            techniques=techniques,
+            regions=change.regions if change.regions is not None else json.loads(row["regions"]),
+            day=day,
+            start_time=start_time,
+            minutes=change.minutes if change.minutes is not None else str(row["minutes"]),
+            notes=notes,
+            allow_expired=change.allow_expired
+            if change.allow_expired is not None
+            else row["override_reason"],
+        )
+        prepared = prepare_session(given, custom_techniques(conn))
+        others = [v for v in case_visits(conn, case["id"]) if v.session_id != session_id]
+        placed = _place(conn, case, prepared, day, start_time, others)
+        values = session_values(case, prepared, day, start_time, placed.guard, row["created"])
+        db.update(conn, "session", session_id, values)
+        conn.execute("DELETE FROM session_technique WHERE session_id = ?", (session_id,))
+        conn.execute("DELETE FROM session_cpt WHERE session_id = ?", (session_id,))
+        _write_lines(conn, session_id, prepared, placed.billing)
+        db.audit(conn, "edit", "session", session_id)
+        if change.sign:
+            _sign(conn, session_id)
+        return placed.logged(conn, case, session_id, others, signed=change.sign)
 
 
 def _refusal(problem: RxProblem) -> str:
@@ -397,14 +628,15 @@ def billing_warnings(billing: Billing) -> list[Notice]:
 
 
 def visit_warnings(
-    case: sqlite3.Row | dict,
+    authorization: Authorization,
     day: date,
     prepared: PreparedSession,
     earlier_same_day: int,
     earlier_same_week: int,
 ) -> list[Notice]:
     """Warnings about a visit beside the case's other visits (`earlier_*`: how many other
-    non-void visits of the case fall on the same day, and in the same Mon–Sun week)."""
+    non-void visits of the case fall on the same day, and in the same Mon–Sun week), against
+    the order of the authorization for that day (frequency, areas)."""
     out = []
     if earlier_same_day:
         out.append(
@@ -414,7 +646,7 @@ def visit_warnings(
                 "the CMS rule totals timed minutes per day — check the units",
             )
         )
-    per_week = frequency_per_week(case["frequency"])
+    per_week = frequency_per_week(authorization.frequency)
     if per_week is not None:
         in_week = earlier_same_week + 1
         if in_week > per_week:
@@ -422,10 +654,10 @@ def visit_warnings(
                 Notice(
                     "frequency",
                     f"{in_week} visits in the week of {monday_of(day).isoformat()} (Mon–Sun); "
-                    f"the order is {case['frequency']}",
+                    f"the order is {authorization.frequency}",
                 )
             )
-    ordered = json.loads(case["areas_ordered"])
+    ordered = authorization.areas
     if ordered:
         outside = [r for r in prepared.regions if r not in ordered]
         if outside:
@@ -474,14 +706,16 @@ def get_session_row(conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:
     return row
 
 
-def sign_session(conn: sqlite3.Connection, session_id: int) -> None:
+def sign_sessions(conn: sqlite3.Connection, session_ids: list[int]) -> None:
+    """`session sign ID…`: sign drafts, all or none (one that is signed or void refuses all)."""
     with db.transaction(conn):
-        row = get_session_row(conn, session_id)
-        if row["status"] == "signed":
-            raise InputError("session", session_id, f"is already signed ({row['signed_at']})")
-        if row["status"] == "void":
-            raise InputError("session", session_id, "is void and cannot be signed")
-        _sign(conn, session_id)
+        for session_id in dict.fromkeys(session_ids):
+            row = get_session_row(conn, session_id)
+            if row["status"] == "signed":
+                raise InputError("session", session_id, f"is already signed ({row['signed_at']})")
+            if row["status"] == "void":
+                raise InputError("session", session_id, "is void and cannot be signed")
+        sign_drafts(conn, list(dict.fromkeys(session_ids)))
 
 
 def amend_session(conn: sqlite3.Connection, session_id: int, text: str) -> int:
@@ -512,40 +746,28 @@ def void_session(conn: sqlite3.Connection, session_id: int, reason: str) -> None
         db.audit(conn, "void", "session", session_id)
 
 
-def visit_number(conn: sqlite3.Connection, row: sqlite3.Row) -> int | None:
-    """The visit's place among the case's non-void visits (by date, time, then entry order)."""
-    if row["status"] == "void":
-        return None
-    return conn.execute(
-        """SELECT count(*) FROM session
-           WHERE case_id = ? AND status != 'void'
-             AND (date < ? OR (date = ? AND (coalesce(start_time, '') < coalesce(?, '')
-                  OR (coalesce(start_time, '') = coalesce(?, '') AND id <= ?))))""",
-        (
-            row["case_id"],
-            row["date"],
-            row["date"],
-            row["start_time"],
-            row["start_time"],
-            row["id"],
-        ),
-    ).fetchone()[0]
-
-
 def session_detail(conn: sqlite3.Connection, session_id: int) -> dict:
     row = get_session_row(conn, session_id)
     data = dict(row)
     data["regions"] = json.loads(row["regions"])
     case = conn.execute(
-        """SELECT k.id, k.payer_type, k.visits_authorized, c.id AS client_id, c.name
+        """SELECT k.id, k.payer_type, c.id AS client_id, c.name
            FROM care_case k JOIN client c ON c.id = k.client_id WHERE k.id = ?""",
         (row["case_id"],),
     ).fetchone()
     data["client_id"] = case["client_id"]
     data["client"] = case["name"]
     data["payer_type"] = case["payer_type"]
-    data["visit"] = visit_number(conn, row)
-    data["visits_authorized"] = case["visits_authorized"]
+    coverage = case_coverage(conn, row["case_id"])
+    standing = coverage.by_session.get(session_id)  # None when void
+    authorization = coverage.by_id(standing.authorization_id) if standing else None
+    data["visit"] = standing.visit if standing else None
+    data["authorizations"] = len(coverage.authorizations)
+    data["authorization"] = authorization.to_dict() if authorization else None
+    data["authorization_visit"] = standing.place if standing else None
+    data["visits_authorized"] = authorization.visits if authorization else None
+    data["rx_flag"] = standing.rx_flag if standing else None
+    data["over_authorized"] = standing.over_authorized if standing else False
     data["techniques"] = [
         dict(r)
         for r in conn.execute(
@@ -577,8 +799,13 @@ def list_sessions(
     case_id: int | None = None,
     start: date | None = None,
     end: date | None = None,
+    drafts: bool = False,
 ) -> list[dict]:
+    """Sessions, oldest first, each with its visit number and flags as derived now (void ones
+    have none); `drafts`: unsigned drafts only."""
     where, params = ["1 = 1"], []
+    if drafts:
+        where.append("s.status = 'draft'")
     if client_id is not None:
         where.append("k.client_id = ?")
         params.append(client_id)
@@ -604,12 +831,22 @@ def list_sessions(
         """,
         params,
     ).fetchall()
-    return [dict(r) for r in rows]
+    out = [dict(r) for r in rows]
+    standings = standings_of(conn, sorted({r["case_id"] for r in out}))
+    for r in out:
+        standing = standings.get(r["id"])
+        r["visit"] = standing.visit if standing else None
+        r["rx_flag"] = standing.rx_flag if standing else None
+        r["over_authorized"] = standing.over_authorized if standing else False
+    return out
 
 
 # --- SOAP notes from a file or $EDITOR ----------------------------------------------------------
 
+# Lines starting with "#!" are instructions in the editor, not part of the note.
+COMMENT = "#!"
 SOAP_TEMPLATE = """\
+#! Write the note under the headings. Save it unchanged, or empty, to save nothing.
 # Subjective
 {subjective}
 # Objective
@@ -634,7 +871,7 @@ def parse_soap_text(text: str) -> dict[str, str | None]:
     """Read notes written under `# Subjective`, `# Objective`, … headings.
 
     Text before the first heading goes to the subjective section; unknown headings are an error
-    so a typo does not silently drop a paragraph.
+    so a typo does not silently drop a paragraph. Lines starting with "#!" are left out.
     """
     by_heading = {v.lower(): k for k, v in NOTE_HEADINGS.items()}
     by_heading.update({k: k for k in NOTE_FIELDS})
@@ -642,6 +879,8 @@ def parse_soap_text(text: str) -> dict[str, str | None]:
     sections: dict[str, list[str]] = {k: [] for k in NOTE_FIELDS}
     current = "subjective"
     for line in text.splitlines():
+        if line.startswith(COMMENT):
+            continue
         if line.startswith("#"):
             heading = line.lstrip("#").strip().rstrip(":").lower()
             if heading not in by_heading:

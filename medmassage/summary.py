@@ -8,22 +8,23 @@ a report was sent, which restarts the report-due clock (SPEC §5).
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from medmassage import db
+from medmassage.authorizations import Authorization, windows
 from medmassage.cases import diagnoses, last_report
 from medmassage.catalog import CPT_CODES, MCID
 from medmassage.chart import VisitRow, load_visits, measure_changes
+from medmassage.coverage import covered_until
 from medmassage.dates import now_stamp
 from medmassage.errors import InputError
 from medmassage.intake import get_intake, goals
 from medmassage.profile import get_profile, missing_for_documents
 from medmassage.progress import change
-from medmassage.validate import frequency_per_week
+from medmassage.validate import frequency_parts
 
 # Weeks of care recommended when no authorized visits remain to size the request by.
 DEFAULT_REQUEST_WEEKS = 4
@@ -96,7 +97,10 @@ def check_period(first: date | None, last: date | None, default: Period, on: dat
 
 @dataclass
 class Recommendation:
-    action: str  # 'continue' or 'discharge'
+    """What the summary asks the payer for. `visits` is always the frequency times the weeks
+    (or months): the sentence's arithmetic holds."""
+
+    action: str  # 'continue', 'renew' (no visits left, or the prescription has lapsed), 'discharge'
     frequency: str | None
     weeks: int | None
     visits: int | None
@@ -104,19 +108,39 @@ class Recommendation:
     needs_authorization: bool
     needs_new_rx: bool
     reason: str | None
+    months: int | None = None  # instead of weeks, for an order given per month
+    visits_remaining: int = 0
+    start: date | None = None  # a renewal asked for: from this day
 
     @property
     def text(self) -> str:
         if self.action == "discharge":
             return "Discharge from care" + (f": {self.reason}." if self.reason else ".")
+        if self.months is not None:
+            span = f"{self.months} month" + ("s" if self.months != 1 else "")
+        else:
+            span = f"{self.weeks} week" + ("s" if self.weeks != 1 else "")
         count = f" ({self.visits} visit{'s' if self.visits != 1 else ''})" if self.visits else ""
-        weeks = f"{self.weeks} week" + ("s" if self.weeks != 1 else "")
-        out = (
-            f"Continue treatment {self.frequency} for {weeks}{count}, "
-            f"through {self.through.isoformat() if self.through else ''}."
-        )
-        if self.needs_authorization:
-            out += " This requires authorization of further visits."
+        through = self.through.isoformat() if self.through else ""
+        if self.action == "renew":
+            reasons = []
+            if self.visits_remaining == 0:
+                reasons.append("the authorized visits are used")
+            if self.needs_new_rx:
+                reasons.append("the prescription has lapsed")
+            why = " and ".join(reasons)
+            start = self.start.isoformat() if self.start else ""
+            return (
+                f"Renewal requested ({why}): treatment {self.frequency} for {span}{count}, "
+                f"from {start} through {through}."
+            )
+        out = f"Continue treatment {self.frequency} for {span}{count}, through {through}."
+        if self.needs_authorization and self.visits is not None:
+            more = self.visits - self.visits_remaining
+            out += (
+                f" This requires authorization of {more} more visit{'s' if more != 1 else ''}"
+                f" ({self.visits_remaining} remain authorized)."
+            )
         if self.needs_new_rx:
             out += " The prescription must be renewed to continue past its valid-until date."
         return out
@@ -126,6 +150,7 @@ class Recommendation:
             "action": self.action,
             "frequency": self.frequency,
             "weeks": self.weeks,
+            "months": self.months,
             "visits": self.visits,
             "through": self.through.isoformat() if self.through else None,
             "needs_authorization": self.needs_authorization,
@@ -134,8 +159,18 @@ class Recommendation:
         }
 
 
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
 def recommend(
     case: dict,
+    authorization: Authorization,
+    in_force: bool,
+    covered_until: date | None,
     visits_remaining: int,
     on: date,
     *,
@@ -143,25 +178,49 @@ def recommend(
     frequency: str | None = None,
     weeks: int | None = None,
 ) -> Recommendation:
-    """Continue at the ordered frequency for as long as the remaining authorized visits last
-    (or DEFAULT_REQUEST_WEEKS when none remain), unless the case is closed or discharge is asked.
-    """
+    """Continue at the ordered frequency for as long as the remaining authorized visits last;
+    when none remain, or no authorization is in force, ask for a renewal (DEFAULT_REQUEST_WEEKS
+    of care at the frequency); discharge when asked or when the case is closed."""
     if discharge or case["status"] == "closed":
         return Recommendation(
             "discharge", None, None, None, None, False, False, case.get("close_reason")
         )
-    freq = frequency or case["frequency"] or "1x/week"
-    per_week = frequency_per_week(freq)
-    if weeks is None:
-        if per_week and visits_remaining > 0:
-            weeks = math.ceil(visits_remaining / per_week)
+    freq = frequency or authorization.frequency or "1x/week"
+    count, unit = frequency_parts(freq)
+    renew = visits_remaining == 0 or not in_force
+    if unit == "month":
+        if weeks is not None:
+            raise InputError(
+                "weeks",
+                weeks,
+                f"the frequency {freq} is per month: leave --weeks out, "
+                "or give a weekly --frequency",
+            )
+        if renew:
+            months = max(DEFAULT_REQUEST_WEEKS // 4, 1)
         else:
-            weeks = DEFAULT_REQUEST_WEEKS
-    planned = per_week * weeks if per_week else None
-    through = on + timedelta(weeks=weeks)
-    needs_auth = planned > visits_remaining if planned is not None else visits_remaining == 0
-    needs_rx = through > date.fromisoformat(case["rx_until"])
-    return Recommendation("continue", freq, weeks, planned, through, needs_auth, needs_rx, None)
+            months = math.ceil(visits_remaining / count)
+        planned, through, span_weeks = count * months, _add_months(on, months), None
+    else:
+        per_week = count * 7 if unit == "day" else count
+        if weeks is not None:
+            span_weeks = weeks
+        elif renew:
+            span_weeks = DEFAULT_REQUEST_WEEKS
+        else:
+            span_weeks = math.ceil(visits_remaining / per_week)
+        months, planned, through = None, per_week * span_weeks, on + timedelta(weeks=span_weeks)
+    if renew:
+        return Recommendation(
+            "renew", freq, span_weeks, planned, through, True, not in_force, None,
+            months=months, visits_remaining=visits_remaining, start=on,
+        )  # fmt: skip
+    needs_auth = planned > visits_remaining
+    needs_rx = covered_until is None or through > covered_until
+    return Recommendation(
+        "continue", freq, span_weeks, planned, through, needs_auth, needs_rx, None,
+        months=months, visits_remaining=visits_remaining,
+    )  # fmt: skip
 
 
 @dataclass
@@ -174,7 +233,10 @@ class Summary:
     diagnoses: list[dict]
     visits: list[VisitRow]  # the visits in the period
     all_visits: list[VisitRow]  # every visit up to the end of the period (for the chart)
-    visits_used: int
+    authorizations: list[Authorization]  # all of the case's, in the order written
+    authorization: Authorization  # the one in force at the end of the period (or last ended)
+    authorization_state: str  # coverage.InForce.state
+    used_by: dict[int, int]  # visits per authorization id, up to the end of the period
     outcomes: list[dict]
     goals: list[dict]
     assessment: str
@@ -186,8 +248,12 @@ class Summary:
     warnings: list[str] = field(default_factory=list)  # for the therapist, not the document
 
     @property
+    def visits_used(self) -> int:
+        return self.used_by.get(self.authorization.id, 0)
+
+    @property
     def visits_remaining(self) -> int:
-        return max(self.case["visits_authorized"] - self.visits_used, 0)
+        return max(self.authorization.visits - self.visits_used, 0)
 
     def totals(self) -> dict:
         units_by_cpt: dict[str, int] = {}
@@ -207,7 +273,7 @@ class Summary:
 
     def to_dict(self) -> dict:
         """The stable JSON contract of `summary -f json` (documented in the README)."""
-        c = self.case
+        c, a = self.case, self.authorization
         period_ids = {v.session_id for v in self.visits}
         return {
             "document": "progress-summary",
@@ -224,20 +290,28 @@ class Summary:
                 "claim": c["claim"],
                 "injury_date": c["injury_date"],
                 "adjuster": c["adjuster"],
-                "referrer": c["referrer"],
-                "referrer_npi": c["referrer_npi"],
-                "rx_date": c["rx_date"],
-                "rx_until": c["rx_until"],
-                "frequency": c["frequency"],
-                "areas_ordered": c["areas_ordered"],
+                "referrer": a.prescriber_line,
+                "referrer_npi": a.prescriber_npi,
+                "rx_date": a.written.isoformat(),
+                "rx_until": a.valid_until.isoformat(),
+                "frequency": a.frequency,
+                "areas_ordered": a.areas,
                 "units_rule": c["units_rule"],
             },
             "diagnoses": self.diagnoses,
             "authorization": {
-                "visits_authorized": c["visits_authorized"],
+                "visits_authorized": a.visits,
                 "visits_used": self.visits_used,
                 "visits_remaining": self.visits_remaining,
+                "id": a.id,
+                "number": a.number,
+                "state": self.authorization_state,
+                "valid_from": a.valid_from.isoformat(),
+                "valid_until": a.valid_until.isoformat(),
+                "auth_number": a.auth_number,
+                "visits_on_claim": len(self.all_visits),
             },
+            "authorizations": [x.to_dict(self.used_by.get(x.id, 0)) for x in self.authorizations],
             "visits": [
                 {
                     "visit": v.visit,
@@ -254,6 +328,8 @@ class Summary:
                     "relief": v.relief,
                     "signed": v.status == "signed",
                     "flags": visit_flags(v),
+                    "authorization_id": v.authorization_id,
+                    "authorization_visit": v.authorization_visit,
                 }
                 for v in self.visits
             ],
@@ -286,14 +362,20 @@ def mcid_text(measure: str) -> str:
     return text + (f" or ≥ {rule.percent:g} %" if rule.percent is not None else "")
 
 
+# How an insurer document names a visit's standing (the tables say it shorter: views.py).
+DOCUMENT_RX_FLAGS = {
+    "expired": "after Rx expired",
+    "not-yet-valid": "before Rx date",
+    "gap": "between authorizations",
+}
+
+
 def visit_flags(v: VisitRow) -> list[str]:
     out = []
     if v.status != "signed":
         out.append("unsigned")
-    if v.rx_flag == "expired":
-        out.append("after Rx expired")
-    elif v.rx_flag == "not-yet-valid":
-        out.append("before Rx date")
+    if v.rx_flag:
+        out.append(DOCUMENT_RX_FLAGS[v.rx_flag])
     if v.over_authorized:
         out.append("over authorized visits")
     return out
@@ -356,6 +438,59 @@ def _latest_note(visits: list[VisitRow], notes: dict[int, sqlite3.Row], column: 
     return "", None
 
 
+def _attention(
+    authorizations: list[Authorization],
+    current: Authorization,
+    state: str,
+    in_period: list[VisitRow],
+    used_by: dict[int, int],
+) -> list[str]:
+    """The sentences of the attention box, from each visit's standing as derived now: a visit a
+    backdated renewal covers, or one a void moved back within the limit, raises none."""
+    flags = []
+    last_day = max(a.valid_until for a in authorizations).isoformat()
+    after_rx = [v for v in in_period if v.rx_flag == "expired"]
+    if after_rx:
+        flags.append(
+            f"Prescription expired on {last_day}: {len(after_rx)} visit(s) in this period were "
+            "after it."
+        )
+    elif state in ("expired", "gap"):
+        flags.append(f"Prescription expired on {current.valid_until.isoformat()}.")
+    gap = [v for v in in_period if v.rx_flag == "gap"]
+    if gap:
+        flags.append(
+            f"{len(gap)} visit(s) in this period fell between authorizations, covered by none ("
+            + ", ".join(v.day for v in gap)
+            + ")."
+        )
+    before_rx = [v for v in in_period if v.rx_flag == "not-yet-valid"]
+    if before_rx:
+        first = min(a.valid_from for a in authorizations).isoformat()
+        flags.append(
+            f"{len(before_rx)} visit(s) in this period were before the prescription date ({first})."
+        )
+    many = len(authorizations) > 1
+    for a in authorizations:
+        over = [v for v in in_period if v.over_authorized and v.authorization_id == a.id]
+        if over or (a.id == current.id and used_by.get(a.id, 0) > a.visits):
+            under = f" under {a.label}" if many else ""
+            flags.append(
+                f"Authorization exceeded{under}: {used_by.get(a.id, 0)} visits used of "
+                f"{a.visits} authorized."
+            )
+    overridden: dict[str, list[VisitRow]] = {}
+    for v in in_period:
+        if v.override_reason and (v.rx_flag or v.over_authorized):
+            overridden.setdefault(v.override_reason, []).append(v)
+    for reason, group in overridden.items():
+        which = ", ".join(f"{v.visit} ({v.day})" for v in group)
+        flags.append(
+            f"Visit{'s' if len(group) > 1 else ''} {which} logged past the guard: {reason}"
+        )
+    return flags
+
+
 def build_summary(
     conn: sqlite3.Connection,
     case_id: int,
@@ -370,13 +505,12 @@ def build_summary(
 ) -> Summary:
     profile = require_profile(conn)
     case = dict(conn.execute("SELECT * FROM care_case WHERE id = ?", (case_id,)).fetchone())
-    case["areas_ordered"] = json.loads(case["areas_ordered"])
     client = dict(
         conn.execute(
             "SELECT id, name, dob FROM client WHERE id = ?", (case["client_id"],)
         ).fetchone()
     )
-    every, _ = load_visits(conn, case_id)
+    every, _, coverage = load_visits(conn, case_id)
     upto = [v for v in every if date.fromisoformat(v.day) <= period.last]
     in_period = [v for v in upto if date.fromisoformat(v.day) in period]
     if not in_period:
@@ -419,38 +553,15 @@ def build_summary(
             + "); sign them with: medmassage session sign ID"
         )
 
-    used = len(upto)
-    flags = []
-    rx_until = date.fromisoformat(case["rx_until"])
-    after_rx = [v for v in in_period if v.rx_flag == "expired"]
-    if after_rx:
-        flags.append(
-            f"Prescription expired on {rx_until.isoformat()}: {len(after_rx)} visit(s) in this "
-            "period were after it."
-        )
-    elif written > rx_until:
-        flags.append(f"Prescription expired on {rx_until.isoformat()}.")
-    before_rx = [v for v in in_period if v.rx_flag == "not-yet-valid"]
-    if before_rx:
-        flags.append(
-            f"{len(before_rx)} visit(s) in this period were before the prescription date "
-            f"({case['rx_date']})."
-        )
-    over = [v for v in in_period if v.over_authorized]
-    if used > case["visits_authorized"] or over:
-        flags.append(
-            f"Authorization exceeded: {used} visits used of {case['visits_authorized']} authorized."
-        )
-    overridden: dict[str, list[VisitRow]] = {}
-    for v in in_period:
-        if v.override_reason:
-            overridden.setdefault(v.override_reason, []).append(v)
-    for reason, group in overridden.items():
-        which = ", ".join(f"{v.visit} ({v.day})" for v in group)
-        flags.append(
-            f"Visit{'s' if len(group) > 1 else ''} {which} logged past the guard: {reason}"
-        )
-
+    found = coverage.in_force(period.last)
+    assert found is not None
+    authorization = coverage.by_id(found.window.id)
+    assert authorization is not None
+    used_by: dict[int, int] = {}
+    for v in upto:
+        if v.authorization_id is not None:
+            used_by[v.authorization_id] = used_by.get(v.authorization_id, 0) + 1
+    flags = _attention(coverage.authorizations, authorization, found.state, in_period, used_by)
     summary = Summary(
         written=written,
         period=period,
@@ -460,7 +571,10 @@ def build_summary(
         diagnoses=diagnoses(conn, case_id),
         visits=in_period,
         all_visits=upto,
-        visits_used=used,
+        authorizations=coverage.authorizations,
+        authorization=authorization,
+        authorization_state=found.state,
+        used_by=used_by,
         outcomes=_outcomes(conn, case_id, baseline, current, period.last),
         goals=[
             {k: g[k] for k in ("text", "target", "target_date", "status")}
@@ -472,7 +586,10 @@ def build_summary(
         plan_from=plan_from,
         recommendation=recommend(
             case,
-            max(case["visits_authorized"] - used, 0),
+            authorization,
+            found.state == "in force",
+            covered_until(windows(coverage.authorizations), period.last),
+            max(authorization.visits - used_by.get(authorization.id, 0), 0),
             written,
             discharge=discharge,
             frequency=frequency,

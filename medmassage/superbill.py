@@ -9,7 +9,9 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
+from medmassage.authorizations import Authorization, load_many, standings_of, windows
 from medmassage.catalog import CPT_CODES
+from medmassage.coverage import in_force
 from medmassage.errors import InputError
 from medmassage.summary import Period, require_profile
 
@@ -71,6 +73,12 @@ def billed_cases(conn: sqlite3.Connection, client: sqlite3.Row, case_ref: str | 
             "client", client["id"], "has no case; open one with: medmassage case open CLIENT …"
         )
     return ids
+
+
+def _current(authorizations: list[Authorization], on: date) -> Authorization:
+    found = in_force(windows(authorizations), on)
+    assert found is not None
+    return next(a for a in authorizations if a.id == found.window.id)
 
 
 def default_period(on: date) -> Period:
@@ -164,14 +172,32 @@ def build_superbill(
         for d in dx_by_case.get(case_id, []):
             if d not in diagnoses:
                 diagnoses.append(d)
+    by_case = load_many(conn, used_cases)
     cases = [
-        {k: r[k] for k in ("id", "payer_type", "payer_name", "policy", "claim", "referrer")}
+        {
+            **{k: r[k] for k in ("id", "payer_type", "payer_name", "policy", "claim")},
+            "referrer": _current(by_case[r["id"]], written).prescriber_line,
+        }
         for r in conn.execute(
             f"SELECT * FROM care_case WHERE id IN ({','.join('?' for _ in used_cases)}) "
             "ORDER BY id",
             used_cases,
         )
     ]
+    # Standing derived now (a void or a backdated renewal since logging counts): a health
+    # insurer may refuse to reimburse a visit no authorization covers.
+    standings = standings_of(conn, used_cases)
+    billed = sorted({line["session_id"] for line in lines})
+    for session_id in billed:
+        standing = standings[session_id]
+        if standing.rx_flag or standing.over_authorized:
+            why = (
+                "over the visits authorized"
+                if standing.over_authorized
+                else ("outside the prescription's dates")
+            )
+            day = next(line["date"] for line in lines if line["session_id"] == session_id)
+            warnings.append(f"session {session_id} on {day} is {why}")
     if not profile.get("tax_id"):
         warnings.append(
             "the profile has no tax ID (EIN), which FSA/HSA administrators often ask for"

@@ -233,6 +233,14 @@ def parse_frequency(value: str | None) -> str | None:
     return text
 
 
+def frequency_parts(frequency: str) -> tuple[int, str]:
+    """`2x/week` → (2, 'week'); the unit is day, week or month (a parsed frequency)."""
+    match = _FREQUENCY.match(frequency)
+    if not match:
+        raise InputError("frequency", frequency, "like 2x/week, 1x/day or 4x/month")
+    return int(match.group(1)), match.group(2)
+
+
 def frequency_per_week(frequency: str | None) -> int | None:
     """The ordered number of visits in a Mon–Sun week, where the order is weekly."""
     if not frequency:

@@ -6,7 +6,6 @@ when drawing on a terminal.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,10 +87,12 @@ SESSION_COLUMNS = [
     Col("date", "Date"),
     Col("client", "Client"),
     Col("case_id", "Case", right=True),
+    Col("visit", "Visit", right=True),
     Col("minutes", "Min", right=True),
     Col("pain", "Pain"),
     Col("units", "Units", right=True),
     Col("status", "Status"),
+    Col("flags", "Flags"),
 ]
 SESSION_KEYS = [
     "id",
@@ -106,7 +107,20 @@ SESSION_KEYS = [
     "pain_post",
     "units",
     "status",
+    "visit",
+    "rx_flag",
+    "over_authorized",
 ]
+
+# How the tables name a visit's standing (coverage.OUTSIDE_FLAGS, over authorized).
+RX_FLAG_WORDS = {"expired": "Rx expired", "not-yet-valid": "before Rx", "gap": "between Rx"}
+
+
+def visit_flag_words(rx_flag: str | None, over_authorized: bool) -> list[str]:
+    out = [RX_FLAG_WORDS[rx_flag]] if rx_flag else []
+    if over_authorized:
+        out.append("over auth")
+    return out
 
 
 def side_short(region: str) -> str:
@@ -121,9 +135,18 @@ def cpt_cell(lines: list[tuple[str, int, int]]) -> str:
     return ", ".join(f"{code}×{units}" for code, _, units in lines)
 
 
-def _visit_dict(v: VisitRow) -> dict:
+def _visit_dict(v: VisitRow, numbers: dict[int, int]) -> dict:
+    """A progress-table row; `numbers` maps authorization ids to their number in the case
+    (shown only when the case has more than one)."""
+    if v.authorization_id is None:
+        auth = "—"
+    else:
+        auth = f"{v.authorization_visit}/{v.visits_allowed}"
+        if len(numbers) > 1:
+            auth = f"#{numbers[v.authorization_id]} {auth}"
     return {
         "visit": v.visit,
+        "auth": auth,
         "date": v.day,
         "minutes": v.minutes,
         "techniques": techniques_cell(v.techniques),
@@ -137,6 +160,7 @@ def _visit_dict(v: VisitRow) -> dict:
 
 PROGRESS_COLUMNS = [
     Col("visit", "#", right=True),
+    Col("auth", "Auth", right=True),
     Col("date", "Date"),
     Col("minutes", "Min", right=True),
     Col("techniques", "Techniques (min)"),
@@ -171,6 +195,8 @@ PROGRESS_CSV_KEYS = [
     "status",
     "rx_flag",
     "over_authorized",
+    "authorization_id",
+    "authorization_visit",
 ]
 
 
@@ -221,24 +247,52 @@ def progress_summary(p: Progress) -> list[tuple[str, str]]:
         target = f" — target {g['target']}" if g.get("target") else ""
         by = f" by {g['target_date']}" if g.get("target_date") else ""
         out.append(("Goal", f"{g['text']}{target}{by} ({g['status']})"))
-    out.append(
-        (
-            "Visits",
-            f"{p.visits_used} of {p.case['visits_authorized']} authorized "
-            f"({p.visits_remaining} remaining)"
-            + (" — OVER AUTHORIZED" if p.visits_used > p.case["visits_authorized"] else ""),
-        )
-    )
-    until = date.fromisoformat(p.case["rx_until"])
-    days_left = (until - p.on).days
-    if days_left < 0:
-        rx = f"{p.case['rx_until']} — EXPIRED {-days_left} days ago"
-    else:
-        rx = f"{p.case['rx_until']} ({days_left} days left)"
-    out.append(("Rx valid until", rx))
+    out.extend(authorization_lines(p))
     out.append(("Progress report", f"{p.report.describe()} [rule: {p.report_rule}]"))
     if p.voided:
         out.append(("Voided", f"{p.voided} voided session(s) not shown or counted"))
+    return out
+
+
+def authorization_lines(p: Progress) -> list[tuple[str, str]]:
+    """Visits used and the prescription, under the authorization in force; every
+    authorization when there were renewals."""
+    a = p.authorization
+    used, allowed = p.visits_used, a.visits
+    over = " — OVER AUTHORIZED" if used > allowed else ""
+    many = len(p.coverage.authorizations) > 1
+    under = f" under {a.label}" if many else ""
+    claim = f"{len(p.visits)} on the claim; " if many else ""
+    out = [
+        (
+            "Visits",
+            f"{claim}{used} of {allowed} authorized{under} ({p.visits_remaining} remaining){over}",
+        )
+    ]
+    state = p.authorization_state
+    days_left = (a.valid_until - p.on).days
+    if state == "in force":
+        rx = f"{a.valid_until.isoformat()} ({days_left} days left)"
+    elif state == "not yet valid":
+        rx = f"not yet valid: from {a.valid_from.isoformat()} to {a.valid_until.isoformat()}"
+    else:
+        rx = f"{a.valid_until.isoformat()} — EXPIRED {-days_left} days ago"
+        found = p.coverage.in_force(p.on)
+        if found is not None and found.next is not None:
+            rx += f"; the next authorization starts {found.next.valid_from.isoformat()}"
+    out.append(("Rx valid until", rx))
+    if many:
+        used_by = p.coverage.used
+        for x in p.coverage.authorizations:
+            number = f" (auth # {x.auth_number})" if x.auth_number else ""
+            mark = " — in force" if x.id == a.id and state == "in force" else ""
+            out.append(
+                (
+                    f"Authorization {x.number}",
+                    f"{x.span}, {x.visits} visits ({used_by.get(x.id, 0)} used), "
+                    f"written {x.written.isoformat()} by {x.prescriber_line}{number}{mark}",
+                )
+            )
     return out
 
 
@@ -275,13 +329,20 @@ def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None
                     "status": v.status,
                     "rx_flag": v.rx_flag,
                     "over_authorized": v.over_authorized,
+                    "authorization_id": v.authorization_id,
+                    "authorization_visit": v.authorization_visit,
                 }
             )
         write_output(csv_text(rows, PROGRESS_CSV_KEYS), output)
         return
     visits = p.visits if last is None else p.visits[-last:]
     hidden = len(p.visits) - len(visits)
-    rows = [_visit_dict(v) for v in visits]
+    numbers = {a.id: a.number for a in p.coverage.authorizations}
+    rows = [_visit_dict(v, numbers) for v in visits]
+    # The Auth column (place under each authorization) says more than the visit number only
+    # when the claim has been renewed.
+    many = len(numbers) > 1
+    columns = PROGRESS_COLUMNS if many else [c for c in PROGRESS_COLUMNS if c.key != "auth"]
     summary = progress_summary(p)
     used = sorted({n for v in visits for n, _ in v.techniques if n in TECHNIQUE_ABBREVIATIONS})
     legend = ", ".join(f"{TECHNIQUE_ABBREVIATIONS[n]} = {n}" for n in used)
@@ -291,20 +352,20 @@ def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None
         lines = [f"## {title}", ""]
         if note:
             lines += [f"_{note}_", ""]
-        lines += [markdown_table(PROGRESS_COLUMNS, rows), ""]
+        lines += [markdown_table(columns, rows), ""]
         if legend:
             lines += [f"_{legend}_", ""]
         lines += [f"- **{k}:** {v}" for k, v in summary]
         write_output("\n".join(lines), output)
         return
     if output is None and is_terminal():
-        _rich_progress(title, rows, summary, legend, note)
+        _rich_progress(title, rows, summary, legend, note, many)
         return
     size = max(len(k) for k, _ in summary)
     parts = [title]
     if note:
         parts.append(note)
-    parts.append(plain_table(PROGRESS_COLUMNS, rows) if rows else "No visits logged yet.")
+    parts.append(plain_table(columns, rows) if rows else "No visits logged yet.")
     if legend:
         parts.append(legend)
     parts.append("\n".join(f"{k.ljust(size)}  {v}" for k, v in summary))
@@ -312,7 +373,12 @@ def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None
 
 
 def _rich_progress(
-    title: str, rows: list[dict], summary: list[tuple[str, str]], legend: str, note: str
+    title: str,
+    rows: list[dict],
+    summary: list[tuple[str, str]],
+    legend: str,
+    note: str,
+    many: bool,
 ) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -325,6 +391,8 @@ def _rich_progress(
         con.print(Text(note, style="dim"))
     if rows:
         columns = PROGRESS_COLUMNS if con.width >= WIDE_TERMINAL else PROGRESS_COLUMNS_NARROW
+        if not many:
+            columns = [c for c in columns if c.key != "auth"]
         con.print(rich_table(columns, rows))
     else:
         con.print("No visits logged yet.")
@@ -338,7 +406,11 @@ def _rich_progress(
         style = ""
         if "MCID met" in value or value.endswith(": met"):
             style = "green"
-        elif "EXPIRED" in value or "OVER AUTHORIZED" in value or value.startswith("due now"):
+        elif (
+            "EXPIRED" in value
+            or "OVER AUTHORIZED" in value
+            or value.startswith(("due now", "not yet valid"))
+        ):
             style = "red"
         grid.add_row(label, Text(value, style=style))
     con.print(grid)

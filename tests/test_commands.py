@@ -310,18 +310,29 @@ def test_case_open_with_every_option(cli, db_path):
         "claim": "BH-55231",
         "injury_date": "2026-10-15",
         "adjuster": "R. Okafor 800-555-0110",
-        "referrer": "Susan Lee, MD",
-        "referrer_npi": "1987654328",
-        "rx_date": "2026-11-01",
-        "rx_until": "2026-12-31",
-        "visits_authorized": 8,
-        "frequency": "2x/week",
-        "areas_ordered": '["neck", "lower-back"]',
         "units_rule": "ama",
         "status": "open",
         "close_date": None,
         "close_reason": None,
         "opened": None,
+    }
+    # The prescription is the case's first authorization (valid from the date written).
+    authorization = one(db_path, "SELECT * FROM authorization WHERE case_id = 1")
+    assert dict(authorization) | {"created": None} == {
+        "id": 1,
+        "case_id": 1,
+        "prescriber": "Susan Lee, MD",
+        "prescriber_credentials": None,
+        "prescriber_npi": "1987654328",
+        "written": "2026-11-01",
+        "valid_from": "2026-11-01",
+        "valid_until": "2026-12-31",
+        "visits": 8,
+        "frequency": "2x/week",
+        "areas_ordered": '["neck", "lower-back"]',
+        "auth_number": None,
+        "note": None,
+        "created": None,
     }
     dx = [tuple(r) for r in query(db_path, "SELECT position, code FROM diagnosis ORDER BY 1")]
     assert dx == [(1, "M54.50"), (2, "S13.4XXA")]
@@ -649,10 +660,27 @@ def test_session_list_filters_by_client_and_dates(practice):
         "pain_post": 3,
         "units": 3,
         "status": "draft",
+        "visit": 1,
+        "rx_flag": None,
+        "over_authorized": False,
     }
+    # Jane's first visit came before her prescription: flagged as such, derived when listed.
+    jane = json.loads(practice("session", "list", "Jane", "-f", "json").stdout)
+    assert [(s["visit"], s["rx_flag"]) for s in jane] == [
+        (1, "not-yet-valid"),
+        (2, None),
+        (3, None),
+    ]
     table = practice("session", "list", "--from", "2026-11").stdout
     assert table.splitlines()[0] == "3 session(s)"
-    assert re.search(r"^\s*3\s+2026-11-10\s+Bob Smith\s+2\s+45\s+6 → 3\s+3\s+draft$", table, re.M)
+    assert re.search(
+        r"^\s*3\s+2026-11-10\s+Bob Smith\s+2\s+1\s+45\s+6 → 3\s+3\s+draft$", table, re.M
+    )
+    assert re.search(
+        r"^\s*1\s+2026-10-30\s+Jane Doe .* draft\s+before Rx$",
+        practice("session", "list").stdout,
+        re.M,
+    )
 
 
 def test_session_list_from_after_to_is_refused_in_one_line(practice, db_path):
@@ -868,10 +896,20 @@ def test_progress_json(practice):
     ]
     assert data["voided_sessions"] == 0
     assert data["authorization"] == {
+        "id": 1,
+        "number": 1,
+        "state": "in force",
         "visits_authorized": 12,
         "visits_used": 3,
         "visits_remaining": 9,
+        "visits_on_claim": 3,
     }
+    assert [a["visits_used"] for a in data["authorizations"]] == [3]
+    assert [(v["authorization_id"], v["authorization_visit"]) for v in data["visits"]] == [
+        (1, 1),
+        (1, 2),
+        (1, 3),
+    ]
     report = data["progress_report"]
     assert report["due"] is False
     assert report["visits_since"] == 3
@@ -888,11 +926,12 @@ def test_progress_csv(practice):
     assert rows[0] == [
         "visit", "session_id", "date", "minutes", "techniques", "regions", "pain_pre",
         "pain_post", "relief", "cpt", "units", "status", "rx_flag", "over_authorized",
+        "authorization_id", "authorization_visit",
     ]  # fmt: skip
     assert len(rows) == 4
     assert rows[1] == [
         "1", "1", "2026-11-03", "45", "myofascial-release=25;swedish=20", "neck", "7", "5",
-        "2", "97140=2;97124=1", "3", "draft", "", "false",
+        "2", "97140=2;97124=1", "3", "draft", "", "false", "1", "1",
     ]  # fmt: skip
     assert [r[2] for r in rows[1:]] == ["2026-11-03", "2026-11-10", "2026-11-20"]
     assert rows[3][9] == "97124=3;97010=1"

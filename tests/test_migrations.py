@@ -98,6 +98,44 @@ def _dump(path: Path, columns: dict[str, list[str]] | None = None):
         conn.close()
 
 
+# M006 moved the prescription columns of care_case into `authorization` (a case's first
+# authorization) and renamed two session columns; every other column is kept as it was.
+_MOVED = {
+    "referrer": "prescriber",
+    "referrer_npi": "prescriber_npi",
+    "rx_date": "written",
+    "rx_until": "valid_until",
+    "visits_authorized": "visits",
+    "frequency": "frequency",
+    "areas_ordered": "areas_ordered",
+}
+
+
+def _assert_kept_through_m006(
+    path: Path, before: dict[str, list], columns: dict[str, list[str]]
+) -> None:
+    """Every row and value of an older database is in the upgraded one: the same, renamed
+    (session), or moved to each case's first authorization (care_case's prescription)."""
+    renamed = migrations.M006_RENAMED_SESSION_COLUMNS
+    kept = {
+        table: [c for c in names if not (table == "care_case" and c in _MOVED)]
+        for table, names in columns.items()
+    }
+    now = {t: [renamed.get(c, c) if t == "session" else c for c in kept[t]] for t in kept}
+    after = _dump(path, now)[0]
+    for table, names in kept.items():
+        index = [columns[table].index(c) for c in names]
+        assert after[table] == [tuple(row[i] for i in index) for row in before[table]], table
+    old_cases = [dict(zip(columns["care_case"], row, strict=True)) for row in before["care_case"]]
+    moved = query(
+        path,
+        f"SELECT case_id, valid_from, {', '.join(_MOVED.values())} FROM authorization ORDER BY id",
+    )
+    assert [tuple(r) for r in moved] == [
+        (c["id"], c["rx_date"], *(c[old] for old in _MOVED)) for c in old_cases
+    ]
+
+
 # Versions before the audit chain (M004): their audit rows are plain SQL fixtures, chained when
 # upgraded. A v4+ database is filled by the medmassage of that version (see the test below).
 BEFORE_CHAIN = [v for v in EARLIER if v < 4]
@@ -126,7 +164,7 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
         assert audit.verify(conn).detail.startswith("ok (1 rows verified")
     finally:
         conn.close()
-    assert _dump(path, columns)[0] == before
+    _assert_kept_through_m006(path, before, columns)
     # The protections now hold on the upgraded file.
     raw = sqlite3.connect(path)
     with pytest.raises(sqlite3.DatabaseError, match="locked"):
@@ -222,24 +260,30 @@ def test_every_protective_trigger_is_present_after_a_fresh_install(cli, db_path)
 def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
     tmp_path, version, monkeypatch
 ):
-    """A database written by the medmassage of schema `version` (migrations pinned there, audit
-    chain and all) upgrades to the latest with every row kept and `db check` still ok."""
+    """A database at schema `version` with a live audit chain (migrations pinned there, its
+    rows the SQL an older medmassage wrote, each audit row chained as it was then) upgrades to
+    the latest with every row kept, the chain verified and `db check` ok; today's commands
+    work on it."""
     path = tmp_path / "old.db"
     older = [m for m in migrations.MIGRATIONS if m[0] <= version]
     monkeypatch.setattr(db, "MIGRATIONS", older)
     monkeypatch.setattr(db, "LATEST_VERSION", version)
     monkeypatch.setattr(migrations, "LATEST_VERSION", version)
-    cli = Cli(path)
-    cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
-    cli(
-        "case", "open", "Jane", "--payer", "health", "--dx", "M54.2", "--referrer", "Dr A",
-        "--rx-date", "2026-11-01", "--rx-until", "2026-12-31", "--visits", "12",
-    )  # fmt: skip
-    cli(
-        "session", "log", "Jane", "--pre", "6", "--post", "3", "--technique", "swedish=30",
-        "--region", "neck", "--date", "2026-11-20", "--sign",
-    )  # fmt: skip
-    cli("session", "amend", "1", "--text", "late entry")
+    conn, _ = db.connect(path)
+    try:
+        with db.transaction(conn):
+            for statement in db._statements(V1_ROWS.split("INSERT INTO audit")[0]):
+                conn.execute(statement)
+            for action, entity, entity_id in (
+                ("add", "client", 1),
+                ("open", "case", 1),
+                ("log", "session", 1),
+                ("sign", "session", 1),
+                ("amend", "session", 1),
+            ):
+                audit.append(conn, "2026-11-20T10:00:00+00:00", "dana", action, entity, entity_id)
+    finally:
+        conn.close()
     assert query(path, "PRAGMA user_version")[0][0] == version
     before, columns = _dump(path)
     # Back to today's medmassage (not monkeypatch.undo(): that would also undo the test's
@@ -248,6 +292,51 @@ def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
     monkeypatch.setattr(db, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
     monkeypatch.setattr(migrations, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
     cli = Cli(path)
-    assert cli("db", "check").exit_code == 0  # migrates on open, then checks
+    check = cli("db", "check")  # migrates on open, then checks
+    assert check.stdout.splitlines()[-1].startswith("audit chain: ok (5 rows verified")
     assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
-    assert _dump(path, columns)[0] == before
+    _assert_kept_through_m006(path, before, columns)
+    # Today's commands on the upgraded case: a renewal, a visit under it, the chain still ok.
+    cli("case", "renew", "1", "--rx-date", "2026-11-25", "--rx-until", "2027-01-31",
+        "--visits", "6")  # fmt: skip
+    cli("session", "log", "Jane", "--pre", "5", "--post", "2", "--technique", "swedish=30",
+        "--region", "neck", "--date", "2026-11-26")  # fmt: skip
+    visits = json.loads(cli("progress", "Jane", "-f", "json").stdout)["visits"]
+    assert [(v["visit"], v["authorization_id"]) for v in visits] == [(1, 1), (2, 2)]
+    assert cli("db", "check").exit_code == 0
+
+
+def test_a_rebuild_that_would_break_a_foreign_key_is_refused_whole(tmp_path, monkeypatch):
+    """Rebuilding migrations run with foreign keys off; one that would leave a row without its
+    parent is refused whole (version and rows as they were). A broken key already there
+    (another tool, foreign keys off) does not block the upgrade: db check reports it."""
+    path = tmp_path / "old.db"
+    _database_at(path, 5)
+    raw = sqlite3.connect(path)
+    raw.executescript(V1_ROWS)
+    raw.execute(
+        "INSERT INTO goal (id, case_id, text, created) VALUES (9, 99, 'orphan', '2026-11-01')"
+    )  # foreign keys are off in a raw connection: an orphan left by another tool
+    raw.commit()
+    raw.close()
+    before = _dump(path)
+    careless = migrations.M006_AUTHORIZATIONS.replace(  # a case left out of the copy
+        "FROM care_case ORDER BY id;\nDROP TABLE care_case;",
+        "FROM care_case WHERE id != 1 ORDER BY id;\nDROP TABLE care_case;",
+    )
+    assert careless != migrations.M006_AUTHORIZATIONS
+    patched = [*migrations.MIGRATIONS[:5], (6, "m006_authorizations", careless)]
+    monkeypatch.setattr(db, "MIGRATIONS", patched)
+    result = Cli(path)("client", "list", ok=False)
+    assert result.exit_code == 1
+    assert "m006_authorizations would break a foreign key" in result.stderr
+    assert query(path, "PRAGMA user_version")[0][0] == 5
+    assert _dump(path) == before
+
+    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS)
+    cli = Cli(path)
+    cli("client", "list")  # the real migration goes through, the old orphan kept as it was
+    assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
+    assert query(path, "SELECT case_id FROM goal WHERE id = 9")[0][0] == 99
+    check = cli("db", "check", ok=False)
+    assert check.exit_code == 1 and "foreign" in check.stderr.lower()

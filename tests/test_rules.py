@@ -13,7 +13,8 @@ from datetime import date, timedelta
 import pytest
 
 from medmassage.catalog import DEFAULT_REPORT_RULES, ReportRule
-from medmassage.progress import change, over_authorized, report_due, rx_flag
+from medmassage.coverage import Visit, Window, cover, outside_flag
+from medmassage.progress import change, report_due
 from tests.conftest import count_rows, query
 
 D = date.fromisoformat
@@ -200,7 +201,8 @@ def test_report_not_due_when_no_visit_since_the_last_report() -> None:
     ],
 )
 def test_rx_flag(day: str, flag: str | None) -> None:
-    assert rx_flag(D(day), D("2026-11-01"), D("2026-12-31")) == flag
+    one = [Window(1, D("2026-11-01"), D("2026-11-01"), D("2026-12-31"), 12)]
+    assert outside_flag(one, D(day)) == flag
 
 
 @pytest.mark.parametrize(
@@ -214,7 +216,9 @@ def test_rx_flag(day: str, flag: str | None) -> None:
     ],
 )
 def test_over_authorized(used: int, authorized: int, over: bool) -> None:
-    assert over_authorized(used, authorized) is over
+    one = [Window(1, D("2026-11-01"), D("2026-11-01"), D("2026-12-31"), authorized)]
+    visits = [Visit(i, D("2026-11-02") + timedelta(days=i)) for i in range(1, used + 1)]
+    assert cover(one, visits)[-1].over_authorized is over
 
 
 # --- through the CLI: helpers --------------------------------------------------------------------
@@ -267,7 +271,7 @@ def test_health_session_after_rx_end_is_recorded_warned_and_flagged(cli, db_path
     after = log(cli, "Hana", "2026-11-16")
     assert after.exit_code == 0
     assert "prescription expired on 2026-11-15" in after.stderr
-    assert [r["rx_flag"] for r in session_rows(db_path)] == [None, "expired"]
+    assert [r["logged_rx_flag"] for r in session_rows(db_path)] == [None, "expired"]
     visits = progress(cli, "Hana")["visits"]
     assert [v["rx_flag"] for v in visits] == [None, "expired"]
 
@@ -281,11 +285,12 @@ def test_health_session_beyond_authorized_visits_is_recorded_and_flagged(cli, db
     assert "visit 3 is beyond the 2 visits authorized" in third.stderr
     data = progress(cli, "Hana")
     assert [v["over_authorized"] for v in data["visits"]] == [False, False, True]
-    assert data["authorization"] == {
-        "visits_authorized": 2,
-        "visits_used": 3,
-        "visits_remaining": 0,
-    }
+    authorization = data["authorization"]
+    assert (
+        authorization["visits_authorized"],
+        authorization["visits_used"],
+        authorization["visits_remaining"],
+    ) == (2, 3, 0)
 
 
 @pytest.mark.parametrize(
@@ -331,7 +336,7 @@ def test_workers_comp_inside_rx_needs_no_override(cli, db_path) -> None:
     log(cli, "Walt", "2026-10-01")
     log(cli, "Walt", "2026-11-15")
     assert [r["override_reason"] for r in session_rows(db_path)] == [None, None]
-    assert [r["rx_flag"] for r in session_rows(db_path)] == [None, None]
+    assert [r["logged_rx_flag"] for r in session_rows(db_path)] == [None, None]
 
 
 # --- progress report due through the CLI ---------------------------------------------------------

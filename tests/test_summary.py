@@ -20,7 +20,8 @@ from tests.conftest import TODAY, Cli, count_rows, query, run_subprocess
 
 TOP_LEVEL_KEYS = [
     "document", "written", "period", "therapist", "client", "case", "diagnoses",
-    "authorization", "visits", "totals", "outcomes", "goals", "pain_chart", "assessment",
+    "authorization", "authorizations", "visits", "totals", "outcomes", "goals", "pain_chart",
+    "assessment",
     "assessment_from", "plan", "plan_from", "recommendation", "flags",
 ]  # fmt: skip
 ADDRESS = "412 Cedar St, Olympia WA 98501"
@@ -70,8 +71,9 @@ def open_case(cli, client: str, *extra: str, visits="12", until="2026-12-31", pa
 
 
 def build_rich_case(cli) -> list:
-    """Jane Doe: health case, Rx to 11-20, 5 visits authorized; 6 visits (the 5th unsigned, the
-    6th after the Rx and beyond authorization), re-measured on 11-24, two goals (one met)."""
+    """Jane Doe: health case, Rx to 11-20, 4 visits authorized; 6 visits (the 5th unsigned and
+    beyond the authorization, the 6th after the Rx), re-measured on 11-24, two goals (one
+    met)."""
     set_profile(cli)
     cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
     cli(
@@ -79,7 +81,7 @@ def build_rich_case(cli) -> list:
         "--policy", "POL-778", "--claim", "CLM-42", "--injury-date", "2026-10-20",
         "--dx", "M54.2", "--dx", "M62.830", "--referrer", "Alan Brooks, DC",
         "--referrer-npi", "1987654328", "--rx-date", "2026-11-01", "--rx-until", "2026-11-20",
-        "--visits", "5", "--frequency", "2x/week", "--area", "neck",
+        "--visits", "4", "--frequency", "2x/week", "--area", "neck",
     )  # fmt: skip
     cli(
         "intake", "Jane", "--complaint", "Neck pain", "--pain", "7", "--region", "neck",
@@ -140,9 +142,10 @@ def test_pdf_header_carries_every_field(docs):
         f"Address {ADDRESS}", "Name Jane Doe", "Date of birth 1980-04-02",
         "Payer Health insurance", "Payer name Regence", "Policy / member # POL-778",
         "Claim # CLM-42", "Date of injury 2026-10-20", "Referring provider Alan Brooks, DC",
-        "Referrer NPI 1987654328", "Prescription date 2026-11-01", "Valid until 2026-11-20",
-        "M54.2 Cervicalgia", "M62.830 Muscle spasm of back", "Visits authorized 5",
-        "Visits used 6", "Visits remaining 0", "Reporting period 2026-11-02 to 2026-11-27",
+        "Referrer NPI 1987654328", "Prescription date 2026-11-01",
+        "Valid 2026-11-01 to 2026-11-20", "M54.2 Cervicalgia", "M62.830 Muscle spasm of back",
+        "Visits authorized 4", "Visits used 5", "Visits remaining 0", "Visits on the claim 6",
+        "Reporting period 2026-11-02 to 2026-11-27",
         "Date written 2026-11-27", "Reporting period 2026-11-02 to 2026-11-27 · written 2026-11-27",
     ]  # fmt: skip
     missing = [s for s in expected if squash(s) not in text]
@@ -154,8 +157,8 @@ def test_pdf_visit_rows_totals_outcomes_goals_and_texts(docs):
     for n, (day, _, pre, post, minutes, cpt, units) in enumerate(VISITS, start=1):
         row = f"{n} {day} {minutes} {cpt} {units} {pre} {post}"
         assert squash(row) in text, row
-    assert squash("5 2026-11-17 45 97140 × 2, 97124 × 1 3 5 2 unsigned") in text
-    assert squash("4 2 after Rx expired, over authorized visits") in text
+    assert squash("5 2026-11-17 45 97140 × 2, 97124 × 1 3 5 2 unsigned, over authorized") in text
+    assert squash("4 2 after Rx expired") in text
     assert squash("Visits in the period (6)") in text
     # Totals: 6 visits, 270 minutes, units by code, 18 units, average pain 5.5 → 3.
     assert squash("Total 6 visits 270 97110: 1, 97124: 4, 97140: 13 18 5.5 3") in text
@@ -172,7 +175,11 @@ def test_pdf_visit_rows_totals_outcomes_goals_and_texts(docs):
     assert squash(f"Assessment {ASSESSMENT} from the note of visit 6 on 2026-11-24") in text
     assert squash(f"Plan {PLAN} from the note of visit 6 on 2026-11-24") in text
     rec = docs["json"]["recommendation"]["text"]
-    assert rec.startswith("Continue treatment 2x/week for 4 weeks (8 visits)")
+    # No visits left and the prescription lapsed: a renewal is asked for, not more visits.
+    assert rec == (
+        "Renewal requested (the authorized visits are used and the prescription has lapsed): "
+        "treatment 2x/week for 4 weeks (8 visits), from 2026-11-27 through 2026-12-25."
+    )
     assert squash(f"Recommendation {rec}") in text
 
 
@@ -272,7 +279,14 @@ def test_formats_carry_the_same_facts(docs):
     ]
     assert d["client"] == {"id": 1, "name": "Jane Doe", "dob": "1980-04-02"}
     assert d["period"] == {"from": "2026-11-02", "to": "2026-11-27"}
-    assert d["authorization"] == {"visits_authorized": 5, "visits_used": 6, "visits_remaining": 0}
+    assert d["authorization"] == {
+        "visits_authorized": 4, "visits_used": 5, "visits_remaining": 0, "id": 1, "number": 1,
+        "state": "expired", "valid_from": "2026-11-01", "valid_until": "2026-11-20",
+        "auth_number": None, "visits_on_claim": 6,
+    }  # fmt: skip
+    assert [(a["number"], a["visits_allowed"], a["visits_used"]) for a in d["authorizations"]] == [
+        (1, 4, 5)
+    ]
     assert d["therapist"]["address"] == ADDRESS
     assert d["totals"]["units_by_cpt"] == {"97110": 1, "97124": 4, "97140": 13}
     assert (d["totals"]["visits"], d["totals"]["minutes"], d["totals"]["units"]) == (6, 270, 18)
@@ -326,19 +340,22 @@ def test_markdown_to_stdout_escapes_user_text(docs):
 def test_expired_rx_and_exceeded_authorization_are_flagged(docs):
     last = docs["logs"][-1]  # health payer: recorded, with warnings
     assert "the prescription expired on 2026-11-20" in last.stderr
-    assert "visit 6 is beyond the 5 visits authorized" in last.stderr
+    # The 6th visit is outside the prescription's dates: it belongs to no authorization, so it
+    # is not counted against the 4 visits (the 5th, within the dates, is the one beyond them).
+    assert "beyond" not in last.stderr
+    assert "visit 5 is beyond the 4 visits authorized" in docs["logs"][4].stderr
     assert len(query(docs["db"], "SELECT id FROM session")) == 6
     flags = docs["json"]["flags"]
     assert flags == [
         "Prescription expired on 2026-11-20: 1 visit(s) in this period were after it.",
-        "Authorization exceeded: 6 visits used of 5 authorized.",
+        "Authorization exceeded: 5 visits used of 4 authorized.",
     ]
     pdf = squash(docs["pdf"])
     assert squash("ATTENTION") in pdf
     for flag in flags:
         assert squash(flag) in pdf
     assert [v["flags"] for v in docs["json"]["visits"]] == [
-        [], [], [], [], ["unsigned"], ["after Rx expired", "over authorized visits"]
+        [], [], [], [], ["unsigned", "over authorized visits"], ["after Rx expired"]
     ]  # fmt: skip
     assert not docs["json"]["visits"][4]["signed"]
     assert "unsigned drafts (sessions 5)" in docs["json_run"].stderr
@@ -468,7 +485,7 @@ def test_recommendation_default_and_overrides(four, db_path):
     rec = summary_json(four)["recommendation"]
     # ceil(8 remaining / 2 per week) = 4 weeks from 11-27.
     assert rec == {
-        "action": "continue", "frequency": "2x/week", "weeks": 4, "visits": 8,
+        "action": "continue", "frequency": "2x/week", "weeks": 4, "months": None, "visits": 8,
         "through": "2026-12-25", "needs_authorization": False, "needs_new_rx": False,
         "text": "Continue treatment 2x/week for 4 weeks (8 visits), through 2026-12-25.",
     }  # fmt: skip
@@ -477,7 +494,9 @@ def test_recommendation_default_and_overrides(four, db_path):
     assert (rec["frequency"], rec["weeks"], rec["visits"]) == ("1x/week", 3, 3)
     rec = summary_json(four, "--frequency", "3x/week")["recommendation"]
     assert (rec["weeks"], rec["visits"], rec["needs_authorization"]) == (3, 9, True)
-    assert rec["text"].endswith("This requires authorization of further visits.")
+    assert rec["text"].endswith(
+        "This requires authorization of 1 more visit (8 remain authorized)."
+    )
     rec = summary_json(four, "--discharge")["recommendation"]
     assert (rec["action"], rec["text"]) == ("discharge", "Discharge from care.")
     four("case", "close", "1", "--reason", "Goals met")

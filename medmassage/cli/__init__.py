@@ -9,10 +9,9 @@ import sys
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from medmassage import __version__
-from medmassage.cli.common import State
+from medmassage.cli.common import Group, State
 
 # The commands, in the order `--help` lists them: name → (module, attribute, one-line help).
 # An attribute named `app` is a group of subcommands; anything else is a single command whose
@@ -20,11 +19,15 @@ from medmassage.cli.common import State
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "profile": ("profile", "app", "The therapist's profile, fees and report rules."),
     "client": ("clients", "app", "Add, list, show, edit and discharge clients."),
-    "case": ("cases", "app", "Cases: payer, prescription, diagnoses, visits."),
-    "intake": ("intake", "intake", "Record a case's intake: complaint, pain, history, goals."),
+    "case": ("cases", "app", "Cases (claims): payer, diagnoses, prescriptions and renewals."),
+    "intake": (
+        "intake",
+        "intake_app",
+        "Record a case's intake (complaint, pain, history, goals), or correct it.",
+    ),
     "measure": ("intake", "measure_app", "Outcome measures: NPRS, NDI, ODI, PSFS."),
     "goal": ("goals", "app", "Functional goals and their status."),
-    "session": ("sessions", "app", "Log, list, show, sign, amend and void sessions."),
+    "session": ("sessions", "app", "Log, correct, list, show, sign, amend and void sessions."),
     "progress": (
         "sessions",
         "progress",
@@ -87,22 +90,7 @@ def main_options(
     ctx.obj = State(db_option=db)
 
 
-class _Group(TyperGroup):
-    """Help lists each command with the whole first sentence of its help, wrapped (Click would
-    cut it at the width of the window and add "...")."""
-
-    def format_commands(self, ctx: typer.Context, formatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=1000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-class _Root(_Group):
+class _Root(Group):
     """Lists the commands in COMMANDS order (Typer would list single commands before groups)."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
@@ -142,7 +130,9 @@ def build_app(only: str | None = None, sub: str | None = None) -> typer.Typer:
         if sub is not None and any(c.name == sub for c in target.registered_commands):
             target = copy.copy(target)  # the module's group keeps all its commands
             target.registered_commands = [c for c in target.registered_commands if c.name == sub]
-        app.add_typer(target, name=name, help=help_text, cls=_Group)
+        # A group of its own kind (intake: a default subcommand) keeps its class.
+        cls = target.info.cls if isinstance(target.info.cls, type) else Group
+        app.add_typer(target, name=name, help=help_text, cls=cls)
     return app
 
 

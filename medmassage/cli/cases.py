@@ -1,4 +1,4 @@
-"""`medmassage case …`: open, list, show, close."""
+"""`medmassage case …`: open, list, show, renew, edit, close."""
 
 from typing import Annotated
 
@@ -8,6 +8,24 @@ from medmassage.cli.common import ClientArg, FormatOpt, OutputOpt, database, gua
 
 app = typer.Typer(no_args_is_help=True)
 CaseArg = Annotated[str, typer.Argument(help="Case id.")]
+CredentialsOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="TEXT", help="Prescriber's credentials (MD, DC, PA-C…), if not in the name."
+    ),
+]
+AuthNumberOpt = Annotated[
+    str | None,
+    typer.Option(metavar="TEXT", help="The payer's prior-authorization number (box 23)."),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="DATE",
+        help="First day it is valid (default: the Rx date; earlier = a backdated approval).",
+    ),
+]
 
 
 @app.command("open")
@@ -63,9 +81,13 @@ def open_(
             metavar="cms|ama", help="cms (8-minute rule, default) or ama (midpoint per code)."
         ),
     ] = "cms",
+    referrer_credentials: CredentialsOpt = None,
+    auth_number: AuthNumberOpt = None,
+    from_: FromOpt = None,
 ) -> None:
-    """Open a case: payer, prescription, diagnoses and visits authorized. Prints the case id."""
-    from medmassage.cases import CaseInput, diagnoses, open_case
+    """Open a case (one claim, one condition): payer, diagnoses, and the prescription with its
+    visits authorized, the case's first authorization. Prints the case id."""
+    from medmassage.cases import CaseInput, diagnoses, open_case, open_cases_of
     from medmassage.clients import find_client
 
     given = CaseInput(
@@ -84,13 +106,23 @@ def open_(
         frequency=frequency,
         areas=area,
         units_rule=units_rule,
+        referrer_credentials=referrer_credentials,
+        auth_number=auth_number,
+        valid_from=from_,
     )
     with database(ctx) as conn:
         row = find_client(conn, client)
         if row["status"] == "discharged":
             warn(f"client {row['id']} was discharged; this case makes them active again")
+        already = open_cases_of(conn, row["id"])
         case_id = open_case(conn, row, given)
         dx_rows = diagnoses(conn, case_id)
+    for other in already:
+        warn(
+            f"{row['name']} already has case {other['id']} open ({other['payer_type']}); a "
+            f"renewed prescription or re-authorization of that claim goes on it: medmassage "
+            f"case renew {other['id']} … (from now on session log needs --case)"
+        )
     print(case_id)
     say(f"Opened case {case_id} for {row['name']} ({given.payer}):")
     for d in dx_rows:
@@ -117,7 +149,7 @@ def list_(
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
         client_id = find_client(conn, client)["id"] if client else None
-        rows = list_cases(conn, client_id)
+        rows = list_cases(conn, today(), client_id)
     print_rows(
         case_columns(today().isoformat()),
         rows,
@@ -132,17 +164,17 @@ def list_(
 @app.command("show")
 @guard
 def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: OutputOpt = None):
-    """Show a case: payer, prescription, diagnoses, authorization, intake, goals, reports sent."""
-    import json
-
+    """Show a case: payer, diagnoses, every authorization (the one in force marked), visits,
+    intake, goals, reports sent."""
+    from medmassage.authorizations import case_coverage
     from medmassage.cases import diagnoses, find_case
     from medmassage.dates import today
     from medmassage.intake import get_intake, goals
     from medmassage.render import print_record, resolve_format
-    from medmassage.sessions import visits_used
     from medmassage.summary import reports
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
+    on = today()
     with database(ctx) as conn:
         row = find_case(conn, case)
         data = dict(row)
@@ -150,14 +182,44 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
             "SELECT name FROM client WHERE id = ?", (row["client_id"],)
         ).fetchone()
         data["client"] = client["name"]
-        data["areas_ordered"] = json.loads(row["areas_ordered"])
         data["diagnoses"] = diagnoses(conn, row["id"])
-        data["visits_used"] = visits_used(conn, row["id"])
+        coverage = case_coverage(conn, row["id"])
         data["intake"] = get_intake(conn, row["id"])
         data["goals"] = goals(conn, row["id"])
         data["progress_reports"] = reports(conn, row["id"])
+    used = coverage.used
+    standing = coverage.in_force(on)
+    assert standing is not None
+    current = coverage.current(on)
+    data["visits_on_claim"] = len(coverage.standings)
+    data["authorization_state"] = standing.state
+    data["authorizations"] = [a.to_dict(used.get(a.id, 0)) for a in coverage.authorizations]
+    data["authorization_in_force"] = current.id if standing.state == "in force" else None
+    # The prescription in force, as case show has always given it (scripts read these keys).
+    data.update(
+        referrer=current.prescriber_line,
+        referrer_npi=current.prescriber_npi,
+        rx_date=current.written.isoformat(),
+        rx_until=current.valid_until.isoformat(),
+        visits_authorized=current.visits,
+        visits_used=used.get(current.id, 0),
+        frequency=current.frequency,
+        areas_ordered=current.areas,
+    )
     intake = data["intake"] or {}
-    expired = " (expired)" if data["rx_until"] < today().isoformat() else ""
+    many = len(coverage.authorizations) > 1
+    outside = sum(1 for s in coverage.standings if s.rx_flag)
+    over = sum(1 for s in coverage.standings if s.over_authorized)
+    problems = [f"{outside} outside the prescription"] if outside else []
+    if over:
+        problems.append(f"{over} over the visits authorized")
+    state = standing.state
+    expired = {"in force": "", "not yet valid": " (not yet valid)"}.get(state, " (expired)")
+    visits = f"{data['visits_used']} of {current.visits} authorized"
+    if many:
+        visits += f" under {current.label}; {data['visits_on_claim']} on the claim"
+    if problems:
+        visits += f" ({'; '.join(problems)})"
     pairs = [
         ("Case", f"{data['id']} ({data['status']})"),
         ("Client", f"{data['client_id']} {data['client']}"),
@@ -170,11 +232,23 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
             "Referrer",
             data["referrer"] + (f" (NPI {data['referrer_npi']})" if data["referrer_npi"] else ""),
         ),
-        ("Prescription", f"{data['rx_date']} to {data['rx_until']}{expired}"),
+        ("Prescription", f"{current.span}{expired}"),
+        ("Authorization #", current.auth_number),
         ("Diagnoses", "\n".join(f"{d['code']}  {d['description']}" for d in data["diagnoses"])),
-        ("Visits", f"{data['visits_used']} of {data['visits_authorized']} authorized"),
+        ("Visits", visits),
         ("Frequency", data["frequency"]),
         ("Areas ordered", data["areas_ordered"]),
+    ]
+    if many:
+        pairs.append(
+            (
+                "Authorizations",
+                "\n".join(
+                    _authorization_line(a, used, current, state) for a in coverage.authorizations
+                ),
+            )
+        )
+    pairs += [
         ("Units rule", data["units_rule"]),
         ("Closed", " — ".join(x for x in (data["close_date"], data["close_reason"]) if x)),
         (
@@ -194,6 +268,153 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
         ),
     ]
     print_record(pairs, data, chosen, output)
+
+
+def _authorization_line(a, used: dict[int, int], current, state: str) -> str:
+    """One authorization as `case show` lists it."""
+    mark = ""
+    if a.id == current.id:
+        mark = {"in force": " — IN FORCE", "not yet valid": " — not yet valid"}.get(
+            state, " — EXPIRED"
+        )
+    details = [
+        f"{a.number}. {a.span}: {used.get(a.id, 0)} of {a.visits} visits used{mark}",
+        f"   written {a.written.isoformat()} by {a.prescriber_line}"
+        + (f" (NPI {a.prescriber_npi})" if a.prescriber_npi else ""),
+    ]
+    extra = [
+        f"auth # {a.auth_number}" if a.auth_number else "",
+        a.frequency or "",
+        ", ".join(a.areas),
+        a.note or "",
+    ]
+    if any(extra):
+        details.append("   " + " · ".join(x for x in extra if x))
+    return "\n".join(details)
+
+
+@app.command("renew")
+@guard
+def renew(
+    ctx: typer.Context,
+    case: CaseArg,
+    rx_date: Annotated[
+        str, typer.Option(metavar="DATE", help="Date the renewal or approval was written.")
+    ],
+    rx_until: Annotated[str, typer.Option(metavar="DATE", help="Last day it is valid.")],
+    visits: Annotated[str, typer.Option(metavar="N", help="Visits it authorizes.")],
+    from_: FromOpt = None,
+    frequency: Annotated[
+        str | None,
+        typer.Option(metavar="Nx/week", help="Ordered frequency (default: as before)."),
+    ] = None,
+    area: Annotated[
+        list[str] | None,
+        typer.Option(metavar="REGION", help="Area ordered (default: as before). Repeatable."),
+    ] = None,
+    referrer: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Prescriber (default: as before).")
+    ] = None,
+    referrer_credentials: CredentialsOpt = None,
+    referrer_npi: Annotated[
+        str | None,
+        typer.Option(metavar="NPI", help="Prescriber's NPI (default: as before, same prescriber)."),
+    ] = None,
+    auth_number: AuthNumberOpt = None,
+    note: Annotated[str | None, typer.Option(metavar="TEXT", help="A note on it.")] = None,
+) -> None:
+    """Add a renewed prescription or re-authorization to a case (the same claim): new dates,
+    more visits, an authorization number. --from before today is a backdated approval: visits
+    it covers are counted under it from now on. Prints the authorization's number."""
+    from medmassage.authorizations import AuthorizationInput, renew_case
+    from medmassage.cases import find_case
+    from medmassage.views import RX_FLAG_WORDS
+
+    given = AuthorizationInput(
+        written=rx_date,
+        valid_until=rx_until,
+        visits=visits,
+        valid_from=from_,
+        prescriber=referrer,
+        prescriber_credentials=referrer_credentials,
+        prescriber_npi=referrer_npi,
+        frequency=frequency,
+        areas=area,
+        auth_number=auth_number,
+        note=note,
+    )
+    with database(ctx) as conn:
+        row = find_case(conn, case)
+        renewed = renew_case(conn, row, given)
+    a = renewed.authorization
+    print(a.number)
+    say(
+        f"Case {row['id']}: {a.label}, valid {a.span}, {a.visits} visits"
+        + (f", auth # {a.auth_number}" if a.auth_number else "")
+    )
+    for before, after in renewed.changed:
+        was = RX_FLAG_WORDS.get(before.rx_flag or "", "over auth" if before.over_authorized else "")
+        now = RX_FLAG_WORDS.get(after.rx_flag or "", "over auth" if after.over_authorized else "")
+        say(
+            f"  session {after.session_id} (visit {after.visit}): "
+            f"{was or 'covered'} → {now or 'covered'}"
+            + (f", {after.place} of {after.allowed} under it" if after.authorization_id else "")
+        )
+    for message in renewed.warnings:
+        warn(message)
+
+
+@app.command("edit")
+@guard
+def edit(
+    ctx: typer.Context,
+    case: CaseArg,
+    payer_name: Annotated[str | None, typer.Option(metavar="TEXT", help="Insurer name.")] = None,
+    policy: Annotated[str | None, typer.Option(metavar="TEXT", help="Policy/member #.")] = None,
+    claim: Annotated[str | None, typer.Option(metavar="TEXT", help="Claim number.")] = None,
+    adjuster: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Adjuster name and contact.")
+    ] = None,
+    injury_date: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Date of injury or accident.")
+    ] = None,
+    dx: Annotated[
+        list[str] | None,
+        typer.Option(metavar="CODE", help="Diagnosis codes (all of them: replaces the list)."),
+    ] = None,
+    units_rule: Annotated[
+        str | None,
+        typer.Option(metavar="cms|ama", help="Units rule for drafts and later visits."),
+    ] = None,
+) -> None:
+    """Change a case's payer details, diagnoses or units rule ("" clears an optional field).
+    Audited; signed visits keep the units they were billed with."""
+    from medmassage.cases import CaseEdit, edit_case, find_case
+    from medmassage.errors import InputError
+
+    given = CaseEdit(
+        payer_name=payer_name,
+        policy=policy,
+        claim=claim,
+        adjuster=adjuster,
+        injury_date=injury_date,
+        dx=dx,
+        units_rule=units_rule,
+    )
+    if all(v is None for v in given):
+        raise InputError(
+            "case",
+            case,
+            "nothing to change: give --payer-name, --policy, --claim, --adjuster, "
+            "--injury-date, --dx or --units-rule",
+        )
+    with database(ctx) as conn:
+        row = find_case(conn, case)
+        changed = edit_case(conn, row, given)
+    if changed:
+        say(f"Case {row['id']} updated: {', '.join(changed)}")
+    else:
+        say(f"Case {row['id']}: nothing changed (the values given are the ones on record)")
 
 
 @app.command("close")

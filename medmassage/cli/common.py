@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from medmassage.errors import MedmassageError
 
@@ -50,6 +51,34 @@ CaseOpt = Annotated[
 ClientArg = Annotated[
     str, typer.Argument(metavar="CLIENT", help="Client id or an unambiguous part of the name.")
 ]
+
+
+class Group(TyperGroup):
+    """Help lists each command with the whole first sentence of its help, wrapped (Click would
+    cut it at the width of the window and add "...")."""
+
+    def format_commands(self, ctx: typer.Context, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class DefaultGroup(Group):
+    """A group whose words, when they do not start with one of its subcommands, go to its
+    `default` subcommand: `intake CLIENT …` is `intake record CLIENT …`, beside `intake edit`."""
+
+    default = ""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        help_words = set(ctx.help_option_names)
+        if args and args[0] not in self.commands and args[0] not in help_words:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
 
 
 class State:

@@ -7,6 +7,7 @@ import typer
 from medmassage.cli.common import (
     CaseOpt,
     ClientArg,
+    DefaultGroup,
     database,
     guard,
     is_interactive,
@@ -14,6 +15,18 @@ from medmassage.cli.common import (
     warn,
 )
 
+
+class IntakeGroup(DefaultGroup):
+    """`intake CLIENT …` records an intake (the `record` subcommand); `intake edit CASE …`
+    corrects one."""
+
+    default = "record"
+
+    def format_usage(self, ctx, formatter) -> None:
+        formatter.write_usage(ctx.command_path, "CLIENT [OPTIONS] | edit CASE [OPTIONS]")
+
+
+intake_app = typer.Typer(cls=IntakeGroup, no_args_is_help=True)
 measure_app = typer.Typer(no_args_is_help=True)
 
 # Outcome measures: taken at intake (baseline) and by `measure add` (re-assessments).
@@ -56,6 +69,7 @@ def _ask_missing(given) -> None:
             say(f"  {e}")
 
 
+@intake_app.command("record")
 @guard
 def intake(
     ctx: typer.Context,
@@ -109,7 +123,7 @@ def intake(
     odi: OdiOpt = None,
     psfs: PsfsOpt = None,
 ) -> None:
-    """Record the intake assessment of a client's case: complaint, pain, regions, history, goals.
+    """Record the intake assessment of a client's case: complaint, pain, regions, history, goals (`intake CLIENT …` for short).
 
     On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script they are an error.
     """  # noqa: E501 (one paragraph: Typer's help keeps docstring line breaks)
@@ -148,6 +162,89 @@ def intake(
     say(f"Intake recorded for {row['name']}, case {case_row['id']}")
     for w in warnings:
         warn(w)
+
+
+@intake_app.command("edit")
+@guard
+def intake_edit(
+    ctx: typer.Context,
+    case: Annotated[str, typer.Argument(metavar="CASE", help="Case id.")],
+    complaint: Annotated[str | None, typer.Option(metavar="TEXT", help="Chief complaint.")] = None,
+    pain: Annotated[
+        str | None, typer.Option(metavar="0-10", help="Intake pain (the NPRS baseline).")
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(metavar="REGION", help="Pain regions (all of them: replaces the list)."),
+    ] = None,
+    date: Annotated[str | None, typer.Option(metavar="DATE", help="Intake date.")] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Conditions (all of them: replaces the list)."),
+    ] = None,
+    onset: Annotated[str | None, typer.Option(metavar="DATE", help="Onset date.")] = None,
+    mechanism: Annotated[str | None, typer.Option(metavar="TEXT", help="Mechanism.")] = None,
+    aggravating: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="What makes it worse.")
+    ] = None,
+    relieving: Annotated[str | None, typer.Option(metavar="TEXT", help="What eases it.")] = None,
+    limitation: Annotated[
+        list[str] | None,
+        typer.Option(metavar="TEXT", help="Limitations (all of them: replaces the list)."),
+    ] = None,
+    history: Annotated[str | None, typer.Option(metavar="TEXT", help="Medical history.")] = None,
+    medications: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Current medications.")
+    ] = None,
+    contraindications: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Contraindications / red flags.")
+    ] = None,
+    consent_date: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Written consent date.")
+    ] = None,
+    goal: Annotated[
+        list[str] | None,
+        typer.Option(metavar="TEXT|TARGET|DATE", help="Another functional goal. Repeatable."),
+    ] = None,
+    ndi: NdiOpt = None,
+    odi: OdiOpt = None,
+    psfs: PsfsOpt = None,
+) -> None:
+    """Complete or correct a case's intake: the options given replace what is recorded ("" clears an optional field; a list given replaces the list; goals are added; NDI/ODI/PSFS replace the intake day's scores). Audited."""  # noqa: E501
+    from medmassage.cases import find_case
+    from medmassage.dates import parse_date
+    from medmassage.errors import InputError
+    from medmassage.intake import IntakeInput, edit_intake
+
+    given = IntakeInput(
+        complaint=complaint,
+        pain=pain,
+        regions=region or [],
+        day=parse_date("date", date, allow_future=False) if date else None,
+        conditions=condition or [],
+        onset=onset,
+        mechanism=mechanism,
+        aggravating=aggravating,
+        relieving=relieving,
+        limitations=limitation or [],
+        history=history,
+        medications=medications,
+        contraindications=contraindications,
+        consent_date=consent_date,
+        goals=goal or [],
+        ndi=ndi,
+        odi=odi,
+        psfs=psfs or [],
+    )
+    if given == IntakeInput(complaint=None, pain=None, regions=[]):
+        raise InputError("intake", case, "nothing to change: give any option of intake")
+    with database(ctx) as conn:
+        row = find_case(conn, case)
+        changed = edit_intake(conn, row, given)
+    if changed:
+        say(f"Intake of case {row['id']} updated: {', '.join(dict.fromkeys(changed))}")
+    else:
+        say(f"Intake of case {row['id']}: nothing changed (the values given are on record)")
 
 
 @measure_app.command("add")

@@ -1,8 +1,10 @@
 """`medmassage session …` and `medmassage progress`."""
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -12,7 +14,10 @@ from medmassage.cli.common import (
     FormatOpt,
     OutputOpt,
     database,
+    db_path,
+    fail,
     guard,
+    is_interactive,
     say,
     warn,
 )
@@ -25,30 +30,24 @@ def _note(section: str):
     return typer.Option(metavar="TEXT", help=f"SOAP {section}.", show_default=False)
 
 
-def _notes_from(
-    given: dict[str, str | None], notes_file: str | None, edit: bool
-) -> dict[str, str | None]:
-    """Merge SOAP notes from options with a notes file (or stdin) or an $EDITOR session."""
+def _read_notes_file(notes_file: str) -> str:
     from medmassage.errors import InputError
-    from medmassage.sessions import parse_soap_text, soap_template
 
-    if notes_file and edit:
-        raise InputError("notes-file", notes_file, "use either --notes-file or --edit, not both")
-    if notes_file:
-        if notes_file == "-":
-            text = sys.stdin.read()
-        else:
-            try:
-                text = Path(notes_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                reason = getattr(e, "strerror", None) or "not UTF-8 text"
-                raise InputError("notes-file", notes_file, f"cannot read it ({reason})") from None
-    elif edit:
-        text = _edit(soap_template(given))
-        return parse_soap_text(text)  # the editor saw the options' text: its result wins
-    else:
-        return given
-    from_file = parse_soap_text(text)
+    if notes_file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(notes_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or "not UTF-8 text"
+        raise InputError("notes-file", notes_file, f"cannot read it ({reason})") from None
+
+
+def _merge_notes(
+    given: dict[str, str | None], from_file: dict[str, str | None]
+) -> dict[str, str | None]:
+    """The notes file's sections beside the options'; one section given both ways is refused."""
+    from medmassage.errors import InputError
+
     merged = dict(given)
     for key, value in from_file.items():
         if value and given.get(key):
@@ -57,8 +56,68 @@ def _notes_from(
     return merged
 
 
-def _edit(template: str) -> str:
-    """Open $VISUAL/$EDITOR on a private temp file; the file is removed afterwards."""
+class Written(NamedTuple):
+    """A note typed in $EDITOR: its text (kept if the command fails) and its sections."""
+
+    text: str
+    notes: dict[str, str | None]
+
+
+def _write_in_editor(ctx: typer.Context, template: str) -> Written | None:
+    """Open $EDITOR on `template` until the note can be read. None: saved unchanged or empty
+    (nothing to save). A note that cannot be read is reopened with the problem on top (on a
+    terminal) or kept in a recovery file whose path the error names; never lost."""
+    from medmassage.errors import InputError
+    from medmassage.sessions import COMMENT, parse_soap_text
+
+    text = _edit(ctx, template)
+    while True:
+        if text == template:
+            return None
+        try:
+            notes = parse_soap_text(text)
+        except InputError as e:
+            if is_interactive():
+                body = "\n".join(ln for ln in text.splitlines() if not ln.startswith(COMMENT))
+                problem = f"{COMMENT} {e} — fix it and save, or save it empty to give up\n"
+                retry = problem + body + "\n"
+                again = _edit(ctx, retry)
+                if again != retry:
+                    text = again
+                    continue
+            path = _keep(ctx, text)
+            raise InputError(
+                e.field,
+                e.value,
+                f"{e.allowed}. What you wrote is kept in {path}: correct it there and give it "
+                f"with --notes-file {path}",
+            ) from None
+        if not any(notes.values()):
+            return None
+        return Written(text, notes)
+
+
+def _keep(ctx: typer.Context, text: str) -> Path:
+    from medmassage.recovery import keep
+
+    return keep(text, db_path(ctx))
+
+
+@contextmanager
+def _keeping(ctx: typer.Context, written: Written | None) -> Iterator[None]:
+    """If the command fails after the editor closed, what was typed is kept, and said where."""
+    try:
+        yield
+    except BaseException as e:
+        if written is not None and not isinstance(e, typer.Exit):
+            path = _keep(ctx, written.text)
+            say(f"The note you wrote is kept in {path} (use it with --notes-file {path}).")
+        raise
+
+
+def _edit(ctx: typer.Context, template: str) -> str:
+    """Open $VISUAL/$EDITOR on a private temp file; the file is removed afterwards (what was
+    typed is kept in a recovery file if the editor fails)."""
     import os
     import shlex
     import subprocess
@@ -76,12 +135,46 @@ def _edit(template: str) -> str:
             result = subprocess.run([*shlex.split(editor), str(path)], check=False)
         except OSError as e:
             raise InputError("EDITOR", editor, f"cannot start it ({e.strerror})") from None
+        text = path.read_text(encoding="utf-8")
         if result.returncode != 0:
-            raise InputError("EDITOR", editor, f"exited with {result.returncode}; nothing saved")
-        return path.read_text(encoding="utf-8")
+            kept = f"; what you wrote is kept in {_keep(ctx, text)}" if text != template else ""
+            raise InputError(
+                "EDITOR", editor, f"exited with {result.returncode}; nothing saved{kept}"
+            )
+        return text
     finally:
         path.unlink(missing_ok=True)
         os.rmdir(folder)
+
+
+PreOpt = Annotated[str, typer.Option(metavar="0-10", help="Pain before the session.")]
+PostOpt = Annotated[str, typer.Option(metavar="0-10", help="Pain after the session.")]
+_TECHNIQUE_HELP = "Technique and minutes, e.g. myofascial-release=25. Repeatable."
+_REGION_HELP = "Region treated, e.g. neck. Repeatable."
+DateOpt = Annotated[
+    str | None,
+    typer.Option(metavar="DATE", help="Session date, optional start time: '2026-11-20 14:30'."),
+]
+MinutesOpt = Annotated[
+    str | None,
+    typer.Option(metavar="MIN", help="Total session minutes (default: sum of techniques)."),
+]
+NotesFileOpt = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", help="Read SOAP notes from FILE (- for stdin), under # headings."),
+]
+EditOpt = Annotated[bool, typer.Option("--edit", help="Write the SOAP note in $EDITOR.")]
+SignOpt = Annotated[bool, typer.Option("--sign", help="Sign (lock) the note now.")]
+AllowExpiredOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="REASON",
+        help="Workers' comp: record a session outside the Rx or authorization, with why.",
+    ),
+]
+TextFormatOpt = Annotated[
+    str | None, typer.Option("--format", "-f", metavar="FORMAT", help="text (default) or json.")
+]
 
 
 @app.command("log")
@@ -89,77 +182,48 @@ def _edit(template: str) -> str:
 def log(
     ctx: typer.Context,
     client: ClientArg,
-    pre: Annotated[str, typer.Option(metavar="0-10", help="Pain before the session.")],
-    post: Annotated[str, typer.Option(metavar="0-10", help="Pain after the session.")],
-    technique: Annotated[
-        list[str],
-        typer.Option(
-            metavar="NAME=MIN",
-            help="Technique and minutes, e.g. myofascial-release=25. Repeatable.",
-        ),
-    ],
-    region: Annotated[
-        list[str], typer.Option(metavar="REGION", help="Region treated, e.g. neck. Repeatable.")
-    ],
+    pre: PreOpt,
+    post: PostOpt,
+    technique: Annotated[list[str], typer.Option(metavar="NAME=MIN", help=_TECHNIQUE_HELP)],
+    region: Annotated[list[str], typer.Option(metavar="REGION", help=_REGION_HELP)],
     case: CaseOpt = None,
-    date: Annotated[
-        str | None,
-        typer.Option(metavar="DATE", help="Session date, optional start time: '2026-11-20 14:30'."),
-    ] = None,
-    minutes: Annotated[
-        str | None,
-        typer.Option(metavar="MIN", help="Total session minutes (default: sum of techniques)."),
-    ] = None,
+    date: DateOpt = None,
+    minutes: MinutesOpt = None,
     subjective: Annotated[str | None, _note("subjective")] = None,
     objective: Annotated[str | None, _note("objective")] = None,
     assessment: Annotated[str | None, _note("assessment")] = None,
     plan: Annotated[str | None, _note("plan")] = None,
     homecare: Annotated[str | None, _note("home care")] = None,
     feedback: Annotated[str | None, _note("client feedback")] = None,
-    notes_file: Annotated[
-        str | None,
-        typer.Option(
-            metavar="FILE", help="Read SOAP notes from FILE (- for stdin), under # headings."
-        ),
-    ] = None,
-    edit: Annotated[bool, typer.Option("--edit", help="Write the SOAP note in $EDITOR.")] = False,
-    sign: Annotated[bool, typer.Option("--sign", help="Sign (lock) the note now.")] = False,
-    allow_expired: Annotated[
-        str | None,
-        typer.Option(
-            metavar="REASON",
-            help="Workers' comp: record a session outside the Rx or authorization, with why.",
-        ),
-    ] = None,
-    fmt: Annotated[
-        str | None, typer.Option("--format", "-f", metavar="FORMAT", help="text (default) or json.")
-    ] = None,
+    notes_file: NotesFileOpt = None,
+    edit: EditOpt = False,
+    sign: SignOpt = False,
+    allow_expired: AllowExpiredOpt = None,
+    fmt: TextFormatOpt = None,
 ) -> None:
     """Log a session: prints the visit number, CPT lines with units, and any warnings."""
     from medmassage.cases import case_for_client
     from medmassage.clients import find_client
     from medmassage.dates import parse_date_time, today
-    from medmassage.errors import InputError
-    from medmassage.sessions import SessionInput, log_session
-
-    if fmt not in (None, "text", "json"):
-        raise InputError("format", fmt, "text or json")
-    if date:
-        day, start = parse_date_time("date", date, allow_future=False)
-    else:
-        day, start = today(), None
-    notes = _notes_from(
-        {
-            "subjective": subjective,
-            "objective": objective,
-            "assessment": assessment,
-            "plan": plan,
-            "homecare": homecare,
-            "feedback": feedback,
-        },
-        notes_file,
-        edit,
+    from medmassage.sessions import (
+        SessionInput,
+        check_session,
+        log_session,
+        parse_soap_text,
+        soap_template,
     )
+
+    _check_text_format(fmt)
+    _one_notes_source(notes_file, edit)
+    day, start = parse_date_time("date", date, allow_future=False) if date else (today(), None)
+    options = {
+        "subjective": subjective,
+        "objective": objective,
+        "assessment": assessment,
+        "plan": plan,
+        "homecare": homecare,
+        "feedback": feedback,
+    }
     given = SessionInput(
         pre=pre,
         post=post,
@@ -168,25 +232,171 @@ def log(
         day=day,
         start_time=start,
         minutes=minutes,
-        notes=notes,
+        notes=options,
         sign=sign,
         allow_expired=allow_expired,
     )
     with database(ctx) as conn:
         row = find_client(conn, client)
         case_row = case_for_client(conn, row, case)
-        logged = log_session(conn, case_row, given)
+        written = None
+        if notes_file or edit:
+            check_session(conn, case_row, given)  # refused before anything is typed
+            if notes_file:
+                notes = _merge_notes(options, parse_soap_text(_read_notes_file(notes_file)))
+            else:
+                written = _write_in_editor(ctx, soap_template(options))
+                if written is None:
+                    message = "the note was saved unchanged or empty: the session was not logged"
+                    raise fail(message, 1)
+                notes = written.notes  # the editor saw the options' text: its result wins
+            given = given._replace(notes=notes)
+        with _keeping(ctx, written):
+            logged = log_session(conn, case_row, given)
+    _report(row, logged, fmt, "saved")
+
+
+@app.command("edit")
+@guard
+def edit_(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="Session id (a draft).")],
+    pre: Annotated[str | None, typer.Option(metavar="0-10", help="Pain before.")] = None,
+    post: Annotated[str | None, typer.Option(metavar="0-10", help="Pain after.")] = None,
+    technique: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME=MIN", help="Techniques (all of them: replaces the list)."),
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(metavar="REGION", help="Regions (all of them: replaces the list)."),
+    ] = None,
+    case: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="Move the draft to another case of the client."),
+    ] = None,
+    date: DateOpt = None,
+    minutes: MinutesOpt = None,
+    subjective: Annotated[str | None, _note("subjective ('' clears it)")] = None,
+    objective: Annotated[str | None, _note("objective")] = None,
+    assessment: Annotated[str | None, _note("assessment")] = None,
+    plan: Annotated[str | None, _note("plan")] = None,
+    homecare: Annotated[str | None, _note("home care")] = None,
+    feedback: Annotated[str | None, _note("client feedback")] = None,
+    notes_file: Annotated[
+        str | None,
+        typer.Option(metavar="FILE", help="Replace the note with FILE's (- for stdin)."),
+    ] = None,
+    edit: Annotated[
+        bool, typer.Option("--edit", help="Open the note as it is now in $EDITOR.")
+    ] = False,
+    sign: Annotated[bool, typer.Option("--sign", help="Sign (lock) it once changed.")] = False,
+    allow_expired: AllowExpiredOpt = None,
+    fmt: TextFormatOpt = None,
+) -> None:
+    """Correct a draft before signing: any option of session log. Units, the prescription
+    check and the warnings are worked out again; a signed note takes an addendum instead."""
+    from medmassage.cases import parse_case_id
+    from medmassage.dates import parse_date_time
+    from medmassage.errors import InputError
+    from medmassage.sessions import (
+        SessionEdit,
+        draft_notes,
+        edit_session,
+        editable_draft,
+        parse_session_id,
+        parse_soap_text,
+        soap_template,
+    )
+
+    _check_text_format(fmt)
+    _one_notes_source(notes_file, edit)
+    session_id = parse_session_id(session)
+    day, start = parse_date_time("date", date, allow_future=False) if date else (None, None)
+    options = {
+        "subjective": subjective,
+        "objective": objective,
+        "assessment": assessment,
+        "plan": plan,
+        "homecare": homecare,
+        "feedback": feedback,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    change = SessionEdit(
+        pre=pre,
+        post=post,
+        techniques=technique,
+        regions=region,
+        day=day,
+        start_time=start,
+        minutes=minutes,
+        notes=given,
+        allow_expired=allow_expired,
+        case_id=parse_case_id(case) if case is not None else None,
+        sign=sign,
+    )
+    with database(ctx) as conn:
+        row = editable_draft(conn, session_id)
+        written = None
+        if notes_file:
+            from_file = parse_soap_text(_read_notes_file(notes_file))
+            change = change._replace(notes=_merge_notes(given, from_file))
+        elif edit:
+            template = soap_template({**draft_notes(row), **given})
+            written = _write_in_editor(ctx, template)
+            if written is not None:
+                change = change._replace(notes=written.notes)
+            elif change.empty:
+                say(f"The note was saved unchanged or empty: session {session_id} not changed.")
+                return
+        if change.empty:
+            raise InputError(
+                "session",
+                session_id,
+                "nothing to change: give what to correct (any option of session log, "
+                "e.g. --pre 4 or --edit)",
+            )
+        with _keeping(ctx, written):
+            logged = edit_session(conn, session_id, change)
+        client = conn.execute(
+            "SELECT c.id, c.name FROM client c JOIN care_case k ON k.client_id = c.id "
+            "WHERE k.id = ?",
+            (logged.case_id,),
+        ).fetchone()
+    _report(client, logged, fmt, "updated")
+
+
+def _check_text_format(fmt: str | None) -> None:
+    from medmassage.errors import InputError
+
+    if fmt not in (None, "text", "json"):
+        raise InputError("format", fmt, "text or json")
+
+
+def _one_notes_source(notes_file: str | None, edit: bool) -> None:
+    from medmassage.errors import InputError
+
+    if notes_file and edit:
+        raise InputError("notes-file", notes_file, "use either --notes-file or --edit, not both")
+
+
+def _report(client, logged, fmt: str | None, done: str) -> None:
+    """What session log and session edit print: the receipt (or JSON), then warnings."""
     if fmt == "json":
         from medmassage.render import json_text
 
+        authorization = logged.authorization
         print(
             json_text(
                 {
                     "session_id": logged.session_id,
-                    "client_id": row["id"],
+                    "client_id": client["id"],
                     "case_id": logged.case_id,
                     "visit": logged.visit,
                     "visits_authorized": logged.visits_authorized,
+                    "authorization_id": authorization.id if authorization else None,
+                    "authorization_visit": logged.place,
+                    "rx_flag": logged.rx_flag,
                     "date": logged.day.isoformat(),
                     "minutes": logged.minutes,
                     "units_rule": logged.billing.rule,
@@ -205,9 +415,8 @@ def log(
         state = "signed" if logged.signed else "draft — sign with: medmassage session sign "
         state += "" if logged.signed else str(logged.session_id)
         print(
-            f"Session {logged.session_id} saved: {row['name']}, case {logged.case_id}, "
-            f"visit {logged.visit} of {logged.visits_authorized} on {logged.day.isoformat()} "
-            f"({state})"
+            f"Session {logged.session_id} {done}: {client['name']}, case {logged.case_id}, "
+            f"{logged.standing} on {logged.day.isoformat()} ({state})"
         )
         print("\n".join(billing_lines(logged.billing)))
     for message in logged.warnings:
@@ -244,25 +453,29 @@ def list_(
     to: Annotated[
         str | None, typer.Option(metavar="DATE", help="Up to this date or month.")
     ] = None,
+    drafts: Annotated[
+        bool, typer.Option("--drafts", help="Only unsigned drafts (to sign or correct).")
+    ] = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """List sessions, oldest first."""
+    """List sessions, oldest first, with visit numbers and flags as they stand now."""
     from medmassage.cases import find_case
     from medmassage.clients import find_client
     from medmassage.dates import parse_span
     from medmassage.render import print_rows, resolve_format
     from medmassage.sessions import list_sessions
-    from medmassage.views import SESSION_COLUMNS, SESSION_KEYS
+    from medmassage.views import SESSION_COLUMNS, SESSION_KEYS, visit_flag_words
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     start, end = parse_span(from_, to)
     with database(ctx) as conn:
         client_id = find_client(conn, client)["id"] if client else None
         case_id = find_case(conn, case)["id"] if case else None
-        rows = list_sessions(conn, client_id, case_id, start, end)
+        rows = list_sessions(conn, client_id, case_id, start, end, drafts=drafts)
     for r in rows:
         r["pain"] = f"{r['pain_pre']} → {r['pain_post']}"
+        r["flags"] = " · ".join(visit_flag_words(r["rx_flag"], r["over_authorized"]))
     print_rows(
         SESSION_COLUMNS,
         rows,
@@ -270,7 +483,7 @@ def list_(
         output,
         title=f"{len(rows)} session(s)",
         keys=SESSION_KEYS,
-        empty="No sessions match.",
+        empty="No drafts: every note is signed." if drafts else "No sessions match.",
     )
 
 
@@ -280,6 +493,7 @@ def show(ctx: typer.Context, session: SessionArg, fmt: FormatOpt = None, output:
     """Show a session: SOAP note, techniques, CPT lines, addenda, status."""
     from medmassage.render import print_record, resolve_format
     from medmassage.sessions import NOTE_HEADINGS, parse_session_id, session_detail
+    from medmassage.views import visit_flag_words
 
     chosen = resolve_format(fmt, output, ("table", "json", "md"))
     with database(ctx) as conn:
@@ -289,20 +503,30 @@ def show(ctx: typer.Context, session: SessionArg, fmt: FormatOpt = None, output:
         status += f" {data['signed_at']} (locked)"
     if status == "void":
         status += f" — {data['void_reason']}"
-    flags = []
-    if data["rx_flag"]:
-        flags.append(f"Rx {data['rx_flag']}")
-    if data["over_authorized"]:
-        flags.append("over authorized visits")
+    flags = visit_flag_words(data["rx_flag"], data["over_authorized"])
     if data["override_reason"]:
         flags.append(f"override: {data['override_reason']}")
+    logged = visit_flag_words(data["logged_rx_flag"], bool(data["logged_over_authorized"]))
+    if data["visit"] is None:
+        visit = "void"
+    elif data["authorization"] is None:
+        visit = f"{data['visit']} (outside the prescription)"
+    elif data["authorizations"] == 1:
+        visit = f"{data['visit']} of {data['visits_authorized']}"
+    else:
+        a = data["authorization"]
+        label = "the prescription" if a["number"] == 1 else f"renewal {a['number']}"
+        visit = (
+            f"{data['visit']} on the claim; {data['authorization_visit']} of "
+            f"{data['visits_authorized']} under {label} of {a['written']}"
+        )
     pairs = [
         ("Session", f"{data['id']} — {status}"),
         (
             "Client",
             f"{data['client_id']} {data['client']}, case {data['case_id']} ({data['payer_type']})",
         ),
-        ("Visit", f"{data['visit']} of {data['visits_authorized']}" if data["visit"] else "void"),
+        ("Visit", visit),
         ("Date", " ".join(x for x in (data["date"], data["start_time"]) if x)),
         ("Minutes", data["minutes"]),
         (
@@ -321,6 +545,7 @@ def show(ctx: typer.Context, session: SessionArg, fmt: FormatOpt = None, output:
             + f" ({data['units_rule']})",
         ),
         ("Flags", "; ".join(flags)),
+        ("Warned when logged", "; ".join(logged)),
         *[(NOTE_HEADINGS[k], data[k]) for k in NOTE_HEADINGS],
     ]
     for a in data["addenda"]:
@@ -330,14 +555,19 @@ def show(ctx: typer.Context, session: SessionArg, fmt: FormatOpt = None, output:
 
 @app.command("sign")
 @guard
-def sign(ctx: typer.Context, session: SessionArg) -> None:
-    """Sign a session note; it is locked from then on (corrections are addenda)."""
-    from medmassage.sessions import parse_session_id, sign_session
+def sign(
+    ctx: typer.Context,
+    sessions: Annotated[list[str], typer.Argument(metavar="ID...", help="Session ids (drafts).")],
+) -> None:
+    """Sign session notes (one or several); they are locked from then on (corrections are
+    addenda). All or none: one that is signed or void already signs none."""
+    from medmassage.sessions import parse_session_id, sign_sessions
 
-    session_id = parse_session_id(session)
+    ids = [parse_session_id(s) for s in sessions]
     with database(ctx) as conn:
-        sign_session(conn, session_id)
-    say(f"Session {session_id} signed and locked")
+        sign_sessions(conn, ids)
+    shown = ", ".join(map(str, dict.fromkeys(ids)))
+    say(f"Session{'s' if len(set(ids)) > 1 else ''} {shown} signed and locked")
 
 
 @app.command("amend")

@@ -142,12 +142,12 @@ def summary_document(d: dict) -> Document:
                     ],
                 ),
                 (
-                    "Referral",
+                    "Referral" if len(d["authorizations"]) == 1 else "Referral in force",
                     [
                         ("Referring provider", c["referrer"]),
                         ("Referrer NPI", _v(c["referrer_npi"])),
                         ("Prescription date", c["rx_date"]),
-                        ("Valid until", c["rx_until"]),
+                        ("Valid", f"{a['valid_from']} to {a['valid_until']}"),
                         ("Frequency ordered", _v(c["frequency"])),
                         ("Areas ordered", _v(c["areas_ordered"])),
                     ],
@@ -155,9 +155,11 @@ def summary_document(d: dict) -> Document:
                 (
                     "Authorization",
                     [
+                        ("Authorization #", _v(a["auth_number"])),
                         ("Visits authorized", str(a["visits_authorized"])),
                         ("Visits used", str(a["visits_used"])),
                         ("Visits remaining", str(a["visits_remaining"])),
+                        ("Visits on the claim", str(a["visits_on_claim"])),
                         ("Reporting period", period_text),
                         ("Date written", d["written"]),
                         ("Case", f"#{c['id']} ({c['status']})"),
@@ -172,6 +174,31 @@ def summary_document(d: dict) -> Document:
             [1, 6],
         ),
     ]
+    if len(d["authorizations"]) > 1:
+        blocks.append(
+            Table(
+                "Authorizations on this claim",
+                ["#", "Written", "Valid from", "Valid until", "Visits", "Used", "Auth #", "By"],
+                [
+                    [
+                        str(x["number"])
+                        + (
+                            " (in force)" if x["id"] == a["id"] and a["state"] == "in force" else ""
+                        ),
+                        x["written"],
+                        x["valid_from"],
+                        x["valid_until"],
+                        str(x["visits_allowed"]),
+                        str(x["visits_used"]),
+                        _v(x["auth_number"]),
+                        ", ".join(y for y in (x["prescriber"], x["prescriber_credentials"]) if y),
+                    ]
+                    for x in d["authorizations"]
+                ],
+                [1.1, 1.1, 1.1, 1.1, 0.7, 0.7, 1.3, 2.2],
+                right=frozenset({4, 5}),
+            )
+        )
     if d["flags"]:
         blocks.append(Flags(d["flags"]))
     units_by_cpt = ", ".join(f"{k}: {v}" for k, v in t["units_by_cpt"].items())
