@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, timedelta
 
+from medmassage.authorizations import AuthorizationInput, renew_case
 from medmassage.cases import CaseInput, find_case, open_case
 from medmassage.clients import add_client, discharge_client, find_client
 from medmassage.errors import InputError
@@ -107,10 +108,21 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
             referrer="Alan Brooks, DC",
             referrer_npi="1987654328",
             rx_date=(start - timedelta(days=3)).isoformat(),
-            rx_until=(start + timedelta(days=60)).isoformat(),
-            visits="12",
+            rx_until=(start + timedelta(days=27)).isoformat(),
+            visits="8",
             frequency="2x/week",
             areas=["neck", "upper-back", "shoulder-both"],
+        ),
+    )
+    # Four weeks in, the insurer re-authorizes 8 more visits on the same claim (a renewal).
+    renew_case(
+        conn,
+        find_case(conn, maria_case),
+        AuthorizationInput(
+            written=(start + timedelta(days=25)).isoformat(),
+            valid_until=(start + timedelta(days=60)).isoformat(),
+            visits="8",
+            auth_number="EMA-PA-20871",
         ),
     )
     record_intake(

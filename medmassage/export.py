@@ -63,6 +63,7 @@ TABLE_ORDER = (
     "custom_technique",
     "client",
     "care_case",
+    "authorization",
     "diagnosis",
     "intake",
     "goal",

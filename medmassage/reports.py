@@ -33,9 +33,9 @@ the same keys in the same order (PERIOD_KEYS):
   up to `period_to`, reaches the MCID (≥ 2 points or ≥ 30 % of baseline).
 - `summaries_written`: progress summaries recorded as sent (`summary … -o FILE`) in the period.
 - As of `period_to`, over the cases open then: `progress_reports_due` (the payer's rule),
-  `rx_expiring` (prescription valid until `period_to` or within the 14 days after it),
-  `rx_expired` (valid-until date before `period_to`), `cases_over_authorized` (more visits than
-  authorized).
+  `rx_expiring` (an authorization in force whose unbroken cover ends by the 14th day after),
+  `rx_expired` (no authorization in force: the last one ended, or a gap), `cases_over_authorized`
+  (cases with a visit beyond the visits of its authorization, any of them: coverage.py).
 
 Example (`report monthly --month 2026-10 -f json`):
 
@@ -53,11 +53,14 @@ Example (`report monthly --month 2026-10 -f json`):
 
     kind, client_id, client, case_id, payer_type, date, detail
 
-- Open cases only, as of today, ordered by client name, case id, then kind.
+- Open cases as of today (and, for `unsigned`, any case), ordered by client name, case id, kind.
 - `kind` is one of `report-due` (a progress report is due; `date` = the day it fell due),
-  `rx-expired` (`date` = the valid-until date, passed), `rx-expiring` (valid until today or
-  within `--within` days, default 14; `date` = the valid-until date), `authorization` (visits
-  used have reached or passed the visits authorized; `date` = the visit that reached the limit).
+  `rx-expired` (no authorization in force; `date` = the last one's valid-until date),
+  `rx-expiring` (cover ends today or within `--within` days, default 14; `date` = its last day,
+  a renewal starting the day after included), `authorization` (the authorization in force has
+  all its visits used, or more; `date` = the visit that reached the limit), `uncovered` (visits
+  outside every authorization's dates or over an earlier one's visits; `date` = the first),
+  `unsigned` (drafts dated before today; `date` = the oldest).
 - `detail` is a sentence for people (its wording may change); scripts should use the others.
 
 Example (`report due -f json`):

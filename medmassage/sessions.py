@@ -555,16 +555,17 @@ def edit_session(conn: sqlite3.Connection, session_id: int, change: SessionEdit)
             ).fetchone()[0]
             if case["client_id"] != owner:
                 raise InputError("case", change.case_id, "belongs to another client")
-        techniques = change.techniques
-        if techniques is None:
-            techniques = [
-                f"{r[0]}={r[1]}"
-                for r in conn.execute(
-                    "SELECT technique, minutes FROM session_technique WHERE session_id = ? "
-                    "ORDER BY position",
-                    (session_id,),
-                )
-            ]
+        recorded = conn.execute(
+            "SELECT technique, minutes FROM session_technique WHERE session_id = ? "
+            "ORDER BY position",
+            (session_id,),
+        ).fetchall()
+        techniques = change.techniques or [f"{r[0]}={r[1]}" for r in recorded]
+        minutes = change.minutes
+        if minutes is None and not (
+            change.techniques and row["minutes"] == sum(r[1] for r in recorded)
+        ):
+            minutes = str(row["minutes"])  # given when logged: kept (a new sum follows below)
         notes = draft_notes(row)
         for key, value in (change.notes or {}).items():
             notes[key] = value or None
@@ -577,7 +578,7 @@ def edit_session(conn: sqlite3.Connection, session_id: int, change: SessionEdit)
             regions=change.regions if change.regions is not None else json.loads(row["regions"]),
             day=day,
             start_time=start_time,
-            minutes=change.minutes if change.minutes is not None else str(row["minutes"]),
+            minutes=minutes,  # None: the techniques' sum, as session log has it
             notes=notes,
             allow_expired=change.allow_expired
             if change.allow_expired is not None

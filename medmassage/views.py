@@ -80,6 +80,9 @@ CASE_KEYS = [
     "visits_authorized",
     "rx_until",
     "status",
+    "authorization",
+    "rx_state",
+    "visits_on_claim",
 ]
 
 SESSION_COLUMNS = [

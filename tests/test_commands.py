@@ -895,15 +895,15 @@ def test_progress_json(practice):
         {"name": "swedish", "minutes": 20},
     ]
     assert data["voided_sessions"] == 0
-    assert data["authorization"] == {
-        "id": 1,
-        "number": 1,
-        "state": "in force",
-        "visits_authorized": 12,
-        "visits_used": 3,
-        "visits_remaining": 9,
-        "visits_on_claim": 3,
-    }
+    assert list(data["authorization"].items()) == [
+        ("visits_authorized", 12),
+        ("visits_used", 3),
+        ("visits_remaining", 9),
+        ("id", 1),
+        ("number", 1),
+        ("state", "in force"),
+        ("visits_on_claim", 3),
+    ]
     assert [a["visits_used"] for a in data["authorizations"]] == [3]
     assert [(v["authorization_id"], v["authorization_visit"]) for v in data["visits"]] == [
         (1, 1),

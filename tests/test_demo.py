@@ -23,11 +23,22 @@ def test_demo_builds_a_practice_and_shows_maria(tmp_path):
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert out.splitlines()[0].startswith("Maria Alvarez — case 1 · auto-pip")
-    visit_rows = re.findall(r"^\s*(\d+)\s{2}(\d{4}-\d{2}-\d{2})\s", out, re.M)
-    assert [int(n) for n, _ in visit_rows] == list(range(1, 11))
+    visit_rows = re.findall(r"^\s*(\d+)\s+#(\d) (\d)/8\s+(\d{4}-\d{2}-\d{2})\s", out, re.M)
+    assert [int(n) for n, *_ in visit_rows] == list(range(1, 11))
+    assert [(int(a), int(p)) for _, a, p, _ in visit_rows] == [
+        *((1, p) for p in range(1, 9)),
+        (2, 1),
+        (2, 2),
+    ]
     assert re.search(r"^Baseline pain\s+7/10 \(intake\)$", out, re.M)
     assert re.search(r"^Current pain\s+3/10", out, re.M)
-    assert re.search(r"^Visits\s+10 of 12 authorized", out, re.M)
+    # A re-authorization after the first 8 visits: the claim runs on under it.
+    assert re.search(
+        r"^Visits\s+10 on the claim; 2 of 8 authorized under renewal 2 of .* \(6 remaining\)$",
+        out,
+        re.M,
+    )
+    assert re.search(r"^Authorization 2 .* \(auth # EMA-PA-20871\) — in force$", out, re.M)
     assert f"Demo practice written to {target}" in result.stderr
 
     counts = count_rows(target)

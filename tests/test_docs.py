@@ -31,10 +31,10 @@ def test_the_command_tree_is_what_the_readme_documents():
     expected = {
         "profile set", "profile show",
         "client add", "client list", "client show", "client edit", "client discharge",
-        "case open", "case list", "case show", "case close",
-        "intake", "measure add",
-        "session log", "session list", "session show", "session sign", "session amend",
-        "session void",
+        "case open", "case list", "case show", "case renew", "case edit", "case close",
+        "intake record", "intake edit", "measure add",
+        "session log", "session edit", "session list", "session show", "session sign",
+        "session amend", "session void",
         "progress", "summary", "superbill", "goal add", "goal list", "goal set",
         "report monthly", "report period", "report due", "export all", "export fhir",
         "import sessions",
@@ -57,8 +57,13 @@ def test_every_command_has_help_text(cli):
         assert command.help.split("\n")[0].strip() in " ".join(result.stdout.split()), name
 
 
+# A group's default subcommand is documented, and typed, without its name.
+TYPED = {"intake record": "intake"}
+
+
 def test_every_command_appears_in_the_readme_command_table_with_an_example():
-    for name, _ in COMMANDS:
+    for command, _ in COMMANDS:
+        name = TYPED.get(command, command)
         assert f"| `{name}" in README, f"README's command table lacks `{name}`"
         assert re.search(rf"^medmassage {re.escape(name)}( |$)", README, re.M), (
             f"README has no example of `{name}`"
@@ -170,7 +175,15 @@ def test_readme_examples_run_in_order_on_a_new_database(tmp_path, monkeypatch):
     lines = [ln for ln in block.splitlines() if ln.startswith("medmassage ")]
     assert len(lines) >= len(COMMANDS)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("EDITOR", "true")  # leaves the SOAP template as it is
+    import sys
+
+    writes = tmp_path / "editor.py"  # types a note under the template's first heading
+    writes.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('# Subjective\\n', '# Subjective\\nBack 6/10.\\n'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {writes}")
     (tmp_path / "notes.md").write_text("# Subjective\nBack 5/10.\n# Plan\nWeekly.\n")
     csv_example = README.split("```csv", 1)[1].split("```", 1)[0].lstrip("\n")
     (tmp_path / "old-system.csv").write_text(csv_example, encoding="utf-8")

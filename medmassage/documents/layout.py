@@ -202,35 +202,52 @@ def summary_document(d: dict) -> Document:
     if d["flags"]:
         blocks.append(Flags(d["flags"]))
     units_by_cpt = ", ".join(f"{k}: {v}" for k, v in t["units_by_cpt"].items())
+    headers = ["Visit", "Date", "Minutes", "CPT × units", "Units", "Pain pre", "Pain post", "Notes"]
+    rows = [
+        [
+            str(v["visit"]),
+            v["date"],
+            str(v["minutes"]),
+            _cpt_cell(v["cpt"]),
+            str(v["units"]),
+            str(v["pain_pre"]),
+            str(v["pain_post"]),
+            ", ".join(v["flags"]),
+        ]
+        for v in d["visits"]
+    ]
+    widths = [0.6, 1.2, 0.8, 2.8, 0.6, 0.9, 0.9, 1.9]
+    right = {0, 2, 4, 5, 6}
+    footer = [
+        "Total",
+        _count(t["visits"], "visit"),
+        str(t["minutes"]),
+        units_by_cpt,
+        str(t["units"]),
+        _num(t["average_pain_pre"]),
+        _num(t["average_pain_post"]),
+        "pain: averages",
+    ]
+    if len(d["authorizations"]) > 1:
+        # After a renewal, each visit's place under its authorization: "#2 3/6".
+        by_id = {x["id"]: x for x in d["authorizations"]}
+        headers.insert(1, "Auth")
+        for row, v in zip(rows, d["visits"], strict=True):
+            x = by_id.get(v["authorization_id"])
+            row.insert(
+                1, f"#{x['number']} {v['authorization_visit']}/{x['visits_allowed']}" if x else "—"
+            )
+        widths = [0.5, 0.75, 1.1, 0.8, 2.95, 0.55, 0.9, 0.9, 1.25]
+        right = {0, 1, 3, 5, 6, 7}
+        footer[0:1] = ["", "Total"]  # "Total" would not fit the narrower Visit column
     blocks.append(
         Table(
             f"Visits in the period ({t['visits']})",
-            ["Visit", "Date", "Minutes", "CPT × units", "Units", "Pain pre", "Pain post", "Notes"],
-            [
-                [
-                    str(v["visit"]),
-                    v["date"],
-                    str(v["minutes"]),
-                    _cpt_cell(v["cpt"]),
-                    str(v["units"]),
-                    str(v["pain_pre"]),
-                    str(v["pain_post"]),
-                    ", ".join(v["flags"]),
-                ]
-                for v in d["visits"]
-            ],
-            [0.6, 1.2, 0.8, 2.8, 0.6, 0.9, 0.9, 1.9],
-            right=frozenset({0, 2, 4, 5, 6}),
-            footer=[
-                "Total",
-                _count(t["visits"], "visit"),
-                str(t["minutes"]),
-                units_by_cpt,
-                str(t["units"]),
-                _num(t["average_pain_pre"]),
-                _num(t["average_pain_post"]),
-                "pain: averages",
-            ],
+            headers,
+            rows,
+            widths,
+            right=frozenset(right),
+            footer=footer,
         )
     )
     blocks.append(
