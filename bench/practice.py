@@ -4,7 +4,8 @@ Realistic shapes rather than uniform ones:
 - clients arrive throughout the ten years; how many visits each has is long-tailed
   (log-normal: most have 10–60, a few have 200+, capped at 400);
 - every payer type, in a typical mix (health 45 %, auto PIP 20 %, workers' comp 15 %,
-  self-pay 12 %, FSA/HSA 8 %), each case with its prescription covering the client's visits;
+  self-pay 12 %, FSA/HSA 8 %), each case with its prescription and renewals (a new
+  authorization every 8–20 visits) covering the client's visits;
 - visits 1–3 times a week with breaks, pain falling over a course of care with noise, and
   SOAP notes of realistic length (a few sentences, 150–900 characters).
 
@@ -89,6 +90,30 @@ def _note(rng: random.Random) -> str:
     return " ".join(rng.sample(SENTENCES, rng.randint(2, 7)))
 
 
+def _authorizations(
+    rng: random.Random, visit_days: list[date], today: date
+) -> list[tuple[str, str, str, int]]:
+    """(written, valid from, valid until, visits) of a case's prescription and its renewals: a
+    new authorization every 8 to 20 visits, written up to 3 days before its first visit, each
+    window running from that visit to the day before the next one's first (the last to today
+    or beyond), each allowing its visits and a few more."""
+    out = []
+    first = 0
+    while first < len(visit_days):
+        last = min(first + rng.randint(8, 20), len(visit_days)) - 1
+        while last < len(visit_days) - 1 and visit_days[last + 1] == visit_days[last]:
+            last += 1  # two visits the same day stay under one authorization
+        begins = visit_days[first]
+        more = last + 1 < len(visit_days)
+        ends = visit_days[last + 1] - timedelta(days=1) if more else max(visit_days[-1], today)
+        ends = max(ends, visit_days[last])
+        written = (begins - timedelta(days=rng.randint(0, 3))).isoformat()
+        allowed = last - first + 1 + rng.randint(0, 4)
+        out.append((written, begins.isoformat(), ends.isoformat(), allowed))
+        first = last + 1
+    return out
+
+
 def build(db: Path, csv_path: Path, *, clients: int, sessions: int, today: date, seed: int = 1):
     """Write the clients and cases into `db` and the sessions to import into `csv_path`.
     Returns (number of sessions written to the CSV, names of the clients)."""
@@ -128,17 +153,17 @@ def build(db: Path, csv_path: Path, *, clients: int, sessions: int, today: date,
             (i, name, f"{rng.randint(1945, 2005)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
              f"{start.isoformat()}T08:00:00+00:00"),
         )  # fmt: skip
+        opened = f"{start.isoformat()}T08:00:00+00:00"
         conn.execute(
             "INSERT INTO care_case (id, client_id, payer_type, payer_name, claim, injury_date, "
-            "referrer, rx_date, rx_until, visits_authorized, frequency, opened) "
-            "VALUES (?, ?, ?, 'Regence', ?, ?, 'Dr Ames', ?, ?, ?, '2x/week', ?)",
-            (
-                i, i, payer, f"CL-{i:05d}", (start - timedelta(days=7)).isoformat(),
-                start.isoformat(), max(visit_days[-1], today).isoformat(),
-                min(999, len(visit_days) + rng.randint(0, 12)),
-                f"{start.isoformat()}T08:00:00+00:00",
-            ),
-        )  # fmt: skip
+            "opened) VALUES (?, ?, ?, 'Regence', ?, ?, ?)",
+            (i, i, payer, f"CL-{i:05d}", (start - timedelta(days=7)).isoformat(), opened),
+        )
+        conn.executemany(
+            "INSERT INTO authorization (case_id, prescriber, written, valid_from, valid_until, "
+            "visits, frequency, created) VALUES (?, 'Dr Ames', ?, ?, ?, ?, '2x/week', ?)",
+            [(i, *window, opened) for window in _authorizations(rng, visit_days, today)],
+        )
         conn.execute(
             "INSERT INTO diagnosis (case_id, position, code, description) "
             "VALUES (?, 1, 'M54.50', 'Low back pain, unspecified')",
@@ -187,6 +212,13 @@ CLOSE_REASONS = (
 )
 
 
+# The case's latest authorization ends with the care (or runs a while yet).
+_LAST_ENDS = (
+    "UPDATE authorization SET valid_until = max(?, valid_from) "
+    "WHERE id = (SELECT max(id) FROM authorization a WHERE a.case_id = ?)"
+)
+
+
 def settle(db: Path, today: date, *, seed: int = 1) -> dict[str, int]:
     """After the import: clients with no visit in DISCHARGE_AFTER_DAYS are discharged and their
     case closed two weeks after the last visit, the prescription ending then; every case gets
@@ -229,10 +261,11 @@ def settle(db: Path, today: date, *, seed: int = 1) -> dict[str, int]:
             ended = (last + timedelta(days=14)).isoformat()
             reason = rng.choice(CLOSE_REASONS)
             conn.execute(
-                "UPDATE care_case SET status = 'closed', close_date = ?, close_reason = ?, "
-                "rx_until = ? WHERE id = ?",
-                (ended, reason, ended, case_id),
+                "UPDATE care_case SET status = 'closed', close_date = ?, close_reason = ? "
+                "WHERE id = ?",
+                (ended, reason, case_id),
             )
+            conn.execute(_LAST_ENDS, (ended, case_id))
             conn.execute(
                 "UPDATE client SET status = 'discharged', discharge_date = ?, "
                 "discharge_reason = ? WHERE id = ?",
@@ -241,9 +274,7 @@ def settle(db: Path, today: date, *, seed: int = 1) -> dict[str, int]:
             closed += 1
         else:  # in care: the prescription runs a while yet (or has just run out)
             ends = max(last, today + timedelta(days=rng.randint(-7, 90)))
-            conn.execute(
-                "UPDATE care_case SET rx_until = ? WHERE id = ?", (ends.isoformat(), case_id)
-            )
+            conn.execute(_LAST_ENDS, (ends.isoformat(), case_id))
     conn.executemany(
         "INSERT INTO progress_report (case_id, written, period_from, period_to, last_session_id, "
         "created) VALUES (?, ?, ?, ?, ?, ?)",

@@ -56,13 +56,14 @@ def build_clients(db: Path, clients: int, today: date) -> list[str]:
         [(i, name, stamp) for i, name in enumerate(names, start=1)],
     )
     conn.executemany(
-        "INSERT INTO care_case (id, client_id, payer_type, injury_date, referrer, rx_date, "
-        "rx_until, visits_authorized, frequency, opened) "
-        "VALUES (?, ?, ?, ?, 'Dr Ames', ?, ?, 999, '2x/week', ?)",
-        [
-            (i, i, PAYERS[i % 5], rx_date, rx_date, today.isoformat(), stamp)
-            for i in range(1, clients + 1)
-        ],
+        "INSERT INTO care_case (id, client_id, payer_type, injury_date, opened) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(i, i, PAYERS[i % 5], rx_date, stamp) for i in range(1, clients + 1)],
+    )
+    conn.executemany(
+        "INSERT INTO authorization (case_id, prescriber, written, valid_from, valid_until, "
+        "visits, frequency, created) VALUES (?, 'Dr Ames', ?, ?, ?, 999, '2x/week', ?)",
+        [(i, rx_date, rx_date, today.isoformat(), stamp) for i in range(1, clients + 1)],
     )
     conn.executemany(
         "INSERT INTO diagnosis (case_id, position, code, description) "

@@ -316,7 +316,13 @@ def renew_case(conn: sqlite3.Connection, case: sqlite3.Row, given: Authorization
     assert new is not None
     old = before.by_session
     changed = [(old[s.session_id], s) for s in after.standings if old[s.session_id] != s]
-    return Renewed(new, _renewal_warnings(new, after), changed)
+    warnings = _renewal_warnings(new, after)
+    if case["status"] == "closed":
+        warnings.append(
+            f"case {case['id']} is closed: the renewal covers the visits already logged in its "
+            "dates; a new visit needs an open case"
+        )
+    return Renewed(new, warnings, changed)
 
 
 def _renewal_warnings(new: Authorization, coverage: CaseCoverage) -> list[str]:

@@ -187,6 +187,7 @@ def _child_program() -> None:
         """What `session log --sign` writes, without the transaction: each statement commits
         on its own (isolation_level=None). The negative control."""
         from medmassage import db as mdb
+        from medmassage.authorizations import case_coverage
         from medmassage.billing import bill
         from medmassage.dates import now_stamp, today
         from medmassage.sessions import (
@@ -209,7 +210,8 @@ def _child_program() -> None:
             given = SessionInput("6", "3", techniques, ["neck"], today(), notes=notes, sign=True)
             prepared = prepare_session(given, {})
             billing = bill(prepared.code_minutes, case["units_rule"])
-            guard = rx_guard(case, today(), 1)
+            coverage = case_coverage(conn, case["id"])
+            guard = rx_guard(coverage.authorizations, coverage.used, today())
             values = session_values(case, prepared, today(), None, guard, now_stamp())
             steps["pause"] = pause  # time between the unit's statements: where a kill lands
             session_id = mdb.insert(conn, "session", values)

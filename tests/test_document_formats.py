@@ -210,8 +210,8 @@ def test_markdown_superbill_services_table_keeps_its_columns(pipes):
 
 SUMMARY_KEYS = {
     "document", "written", "period", "therapist", "client", "case", "diagnoses", "authorization",
-    "visits", "totals", "outcomes", "goals", "pain_chart", "assessment", "assessment_from", "plan",
-    "plan_from", "recommendation", "flags",
+    "authorizations", "visits", "totals", "outcomes", "goals", "pain_chart", "assessment",
+    "assessment_from", "plan", "plan_from", "recommendation", "flags",
 }  # fmt: skip
 SUPERBILL_KEYS = {
     "document", "written", "period", "provider", "client", "cases", "diagnoses", "lines", "total",
@@ -223,7 +223,12 @@ LINE_KEYS = {
 }  # fmt: skip
 VISIT_KEYS = {
     "visit", "session_id", "date", "minutes", "cpt", "units", "pain_pre", "pain_post", "relief",
-    "signed", "flags",
+    "signed", "flags", "authorization_id", "authorization_visit",
+}  # fmt: skip
+AUTHORIZATION_KEYS = {
+    "id", "number", "prescriber", "prescriber_credentials", "prescriber_npi", "written",
+    "valid_from", "valid_until", "visits_allowed", "frequency", "areas_ordered", "auth_number",
+    "note", "visits_used",
 }  # fmt: skip
 
 
@@ -240,18 +245,30 @@ def test_json_documents_keep_their_keys_and_number_types(practice, tmp_path):
     s = json.loads(summary)
     assert set(s) == SUMMARY_KEYS
     assert s["document"] == "progress-summary"
-    assert set(s["authorization"]) == {"visits_authorized", "visits_used", "visits_remaining"}
+    assert set(s["authorization"]) == {
+        "visits_authorized", "visits_used", "visits_remaining", "id", "number", "state",
+        "valid_from", "valid_until", "auth_number", "visits_on_claim",
+    }  # fmt: skip
     assert set(s["totals"]) == {
         "visits", "minutes", "units", "units_by_cpt", "average_pain_pre", "average_pain_post",
         "average_relief",
     }  # fmt: skip
-    assert all(is_int(v) for v in s["authorization"].values())
+    counts = ("visits_authorized", "visits_used", "visits_remaining", "id", "number")
+    assert all(is_int(s["authorization"][k]) for k in (*counts, "visits_on_claim"))
+    assert [s["authorization"][k] for k in ("state", "valid_from", "valid_until")] == [
+        "in force", "2026-11-01", "2026-12-31",
+    ]  # fmt: skip
+    assert s["authorization"]["auth_number"] is None
+    assert [set(a) for a in s["authorizations"]] == [AUTHORIZATION_KEYS]
+    assert all(is_int(s["authorizations"][0][k]) for k in ("id", "number", "visits_allowed"))
+    assert is_int(s["authorizations"][0]["visits_used"])
     assert [is_int(s["totals"][k]) for k in ("visits", "minutes", "units")] == [True] * 3
     assert s["totals"]["units_by_cpt"] == {"97124": 2, "97140": 4}
     assert isinstance(s["totals"]["average_pain_pre"], float)
     for v in s["visits"]:
         assert set(v) == VISIT_KEYS
         assert all(is_int(v[k]) for k in ("visit", "session_id", "minutes", "units", "pain_pre"))
+        assert is_int(v["authorization_id"]) and is_int(v["authorization_visit"])
         assert isinstance(v["signed"], bool)
         assert all(is_int(c["units"]) and is_int(c["minutes"]) for c in v["cpt"])
     assert [v["signed"] for v in s["visits"]] == [True, False]

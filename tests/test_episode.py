@@ -797,3 +797,63 @@ def test_case_edit_units_rule_applies_to_drafts_edited_and_later_visits(pip, db_
     cli("session", "edit", "2", "--technique", "swedish=22", "--technique", "trigger-point=7")
     rules = [tuple(r) for r in query(db_path, "SELECT id, units_rule FROM session")]
     assert rules == [(1, "cms"), (2, "ama")]  # the signed note keeps what it was billed with
+
+
+# --- 11. the other ways in and out ------------------------------------------------------------
+
+
+def test_import_checks_each_row_against_the_authorization_for_its_date(cli, db_path, tmp_path):
+    cli(*PROFILE)
+    who = open_claim(cli, "Walt Comp", "workers-comp", "2", "2026-11-10")
+    cli("case", "renew", "1", "--rx-date", "2026-11-12", "--from", "2026-11-14",
+        "--rx-until", "2026-12-31", "--visits", "2")  # fmt: skip
+    rows = ["client,date,pre,post,techniques,regions"]
+    rows += [f"Walt,{d},6,4,swedish=30,neck" for d in ("2026-11-02", "2026-11-09",
+                                                      "2026-11-16", "2026-11-20")]  # fmt: skip
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cli("import", "sessions", str(good))
+    assert [(s[1], s[2], s[3]) for s in standing(cli, who)] == [
+        (1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 2, 2)
+    ]  # fmt: skip
+    before = count_rows(db_path)
+    gap = tmp_path / "gap.csv"  # between the two authorizations: refused, nothing written
+    gap.write_text("client,date,pre,post,techniques,regions\nWalt,2026-11-12,6,4,swedish=30,"
+                   "neck\n", encoding="utf-8")  # fmt: skip
+    refused = cli("import", "sessions", str(gap), ok=False)
+    assert refused.exit_code == 2
+    assert "line 2: date: '2026-11-12' — falls between the prescription of 2026-10-21" in (
+        refused.stderr
+    )
+    over = tmp_path / "over.csv"  # a third visit under the renewal of 2
+    over.write_text("client,date,pre,post,techniques,regions\nWalt,2026-11-24,6,4,swedish=30,"
+                    "neck\n", encoding="utf-8")  # fmt: skip
+    refused = cli("import", "sessions", str(over), ok=False)
+    assert "line 2: visits: '3' — is beyond the 2 visits authorized under renewal 2" in (
+        refused.stderr
+    )
+    assert count_rows(db_path) == before
+
+
+def test_superbill_warns_of_visits_no_authorization_covers(pip):
+    cli, who = pip
+    cli("profile", "set", "--fee", "97124=38")
+    log(cli, who, "2026-11-18", "--sign")
+    log(cli, who, "2026-11-24", "--sign")  # after the prescription
+    result = cli("superbill", who, "-f", "json")
+    assert "session 2 on 2026-11-24 is outside the prescription's dates" in result.stderr
+    cli("case", "renew", "1", "--rx-date", "2026-11-25", "--from", "2026-11-21",
+        "--rx-until", "2026-12-31", "--visits", "6")  # fmt: skip
+    again = cli("superbill", who, "-f", "json")
+    assert "outside the prescription" not in again.stderr
+    assert json.loads(again.stdout)["cases"][0]["referrer"] == "Alan Brooks, DC"
+
+
+def test_a_renewal_on_a_closed_case_covers_its_visits_and_says_new_ones_need_an_open_case(pip):
+    cli, who = pip
+    log(cli, who, "2026-11-24", "--sign")
+    cli("case", "close", "1", "--reason", "PIP benefits exhausted")
+    result = cli("case", "renew", "1", "--rx-date", "2026-11-26", "--from", "2026-11-21",
+                 "--rx-until", "2026-11-30", "--visits", "1")  # fmt: skip
+    assert "case 1 is closed: the renewal covers the visits already logged" in result.stderr
+    assert standing(cli, who) == [(1, 1, 2, 1, None, False)]

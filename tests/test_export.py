@@ -132,6 +132,7 @@ def test_json_export_holds_every_table_with_every_row(full: Cli, db_path: Path, 
     # Parents first: a reader can load the tables in file order.
     order = list(data["tables"])
     assert order.index("client") < order.index("care_case") < order.index("session")
+    assert order.index("care_case") < order.index("authorization")
     assert order.index("session") < order.index("addendum")
 
 
@@ -164,7 +165,7 @@ def test_json_export_values_round_trip_exactly(full: Cli, db_path: Path, tmp_pat
     assert tables["profile"][0]["address"] == "412 Cedar St\nOlympia WA 98501"
     # JSON-list columns stay the JSON text they are stored as (documented in export.py).
     assert tables["session"][0]["regions"] == '["neck"]'
-    assert json.loads(tables["care_case"][0]["areas_ordered"]) == ["neck"]
+    assert json.loads(tables["authorization"][0]["areas_ordered"]) == ["neck"]
     # Unicode is written as itself, not as \u escapes.
     assert "Zoë Nuñez-Ørsted" in out.read_text(encoding="utf-8")
 
@@ -382,9 +383,13 @@ def make_large_practice(db: Path, sessions: int, per_client: int = 50) -> None:
         [(i, f"Client Nº{i} Ærø", stamp) for i in range(1, clients + 1)],
     )
     conn.executemany(
-        "INSERT INTO care_case (id, client_id, payer_type, referrer, rx_date, rx_until, "
-        "visits_authorized, opened) VALUES (?, ?, 'health', 'Dr Ames', '2026-01-01', "
-        "'2026-12-31', 999, ?)",
+        "INSERT INTO care_case (id, client_id, payer_type, opened) VALUES (?, ?, 'health', ?)",
+        [(i, i, stamp) for i in range(1, clients + 1)],
+    )
+    conn.executemany(
+        "INSERT INTO authorization (id, case_id, prescriber, written, valid_from, valid_until, "
+        "visits, created) VALUES (?, ?, 'Dr Ames', '2026-01-01', '2026-01-01', '2026-12-31', "
+        "999, ?)",
         [(i, i, stamp) for i in range(1, clients + 1)],
     )
     conn.executemany(

@@ -379,14 +379,18 @@ def test_case_open_saves_exactly_or_refuses_cleanly(practice, db_path, budget):
         if result.exit_code != 0:
             refused_cleanly(result, db_path, before)
             return
-        stored = row(db_path, "care_case", int(result.stdout.split()[0]))
-        assert stored["referrer"] == cleaned(referrer)
+        case_id = int(result.stdout.split()[0])
+        stored = row(db_path, "care_case", case_id)
+        rx = [dict(r) for r in query(db_path, "SELECT * FROM authorization WHERE case_id = ?",
+                                     (case_id,))]  # fmt: skip
+        assert len(rx) == 1  # case open writes the case and its first authorization
+        assert rx[0]["prescriber"] == cleaned(referrer)
         for field, value in extra.items():
             if field in CASE_TEXT:
                 assert stored[field.replace("-", "_")] == (cleaned(value) or None), field
-        assert stored["rx_date"] <= stored["rx_until"]
-        assert stored["rx_date"] <= TODAY
-        assert 1 <= stored["visits_authorized"] <= 999
+        assert rx[0]["written"] == rx[0]["valid_from"] <= rx[0]["valid_until"]
+        assert rx[0]["written"] <= TODAY
+        assert 1 <= rx[0]["visits"] <= 999
 
     explore(
         budget,

@@ -77,7 +77,7 @@ def sessions(db: Path) -> list[dict]:
         db,
         """SELECT s.id, c.name AS client, s.case_id, s.date, s.start_time, s.minutes, s.pain_pre,
                   s.pain_post, s.regions, s.subjective, s.objective, s.assessment, s.plan,
-                  s.homecare, s.feedback, s.units_rule, s.rx_flag, s.over_authorized,
+                  s.homecare, s.feedback, s.units_rule, s.logged_rx_flag, s.logged_over_authorized,
                   s.override_reason
            FROM session s JOIN care_case k ON k.id = s.case_id JOIN client c ON c.id = k.client_id
            WHERE s.status != 'void' ORDER BY s.date, coalesce(s.start_time, ''), s.id""",
@@ -156,7 +156,8 @@ def test_a_good_file_imports_every_row_with_units_and_flags(clinic, db_path, tmp
     }
     assert {key: r["cpt"] for key, r in got.items()} == expected
     flags = {
-        key: (r["rx_flag"], r["over_authorized"], r["override_reason"]) for key, r in got.items()
+        key: (r["logged_rx_flag"], r["logged_over_authorized"], r["override_reason"])
+        for key, r in got.items()
     }
     assert flags[("Jane Doe", "2026-10-20", None)] == ("not-yet-valid", 0, None)
     assert flags[("Ann Lee", "2026-11-14", None)] == (None, 1, None)  # visit 3 of 2
@@ -202,8 +203,8 @@ def test_visit_numbers_and_authorization_continue_after_sessions_on_record(
         visits[r["date"]] = json.loads(shown)["visit"]
     assert visits == {"2026-11-02": 1, "2026-11-04": 2, "2026-11-06": 3, "2026-11-09": 4}
     # Ann's case authorizes 2 visits: one on record, so the file's second (by date) is over.
-    over = query(db_path, "SELECT date, over_authorized FROM session WHERE case_id = 3")
-    assert {r["date"]: r["over_authorized"] for r in over} == {
+    over = query(db_path, "SELECT date, logged_over_authorized FROM session WHERE case_id = 3")
+    assert {r["date"]: r["logged_over_authorized"] for r in over} == {
         "2026-11-11": 0,
         "2026-11-12": 0,
         "2026-11-13": 1,
@@ -482,7 +483,7 @@ def test_workers_comp_after_the_rx_imports_with_a_reason(clinic, db_path, tmp_pa
     content = f"{HEADER},allow_expired\n{BOB_AFTER_RX},Renewal requested 11/14\n"
     result = import_file(clinic, write_csv(tmp_path, content))
     assert "warning: 1 session: after the prescription's valid-until date" in result.stderr
-    row = query(db_path, "SELECT rx_flag, override_reason FROM session")[0]
+    row = query(db_path, "SELECT logged_rx_flag, override_reason FROM session")[0]
     assert tuple(row) == ("expired", "Renewal requested 11/14")
 
 
@@ -694,7 +695,9 @@ def test_ids_follow_the_file_and_visits_are_counted_in_date_order(clinic, db_pat
         "Ann Lee,2026-11-12,5,3,swedish=30,lower-back,second by date\n",
     )
     import_file(clinic, path)
-    rows = query(db_path, "SELECT id, date, subjective, over_authorized FROM session ORDER BY id")
+    rows = query(
+        db_path, "SELECT id, date, subjective, logged_over_authorized FROM session ORDER BY id"
+    )
     assert [tuple(r) for r in rows] == [
         (1, "2026-11-20", "third by date", 1),
         (2, "2026-11-10", "first by date", 0),

@@ -123,11 +123,21 @@ VALID_SESSION = {
 VALID_CASE = {
     "client_id": 1,
     "payer_type": "health",
-    "referrer": "Dr Who",
-    "rx_date": "2026-11-01",
-    "rx_until": "2026-12-31",
-    "visits_authorized": 10,
     "opened": "2026-11-01T10:00:00+00:00",
+}
+VALID_AUTHORIZATION = {
+    "case_id": 1,
+    "prescriber": "Dr Who",
+    "written": "2026-11-01",
+    "valid_from": "2026-11-01",
+    "valid_until": "2026-12-31",
+    "visits": 10,
+    "created": "2026-11-01T10:00:00+00:00",
+}
+VALID_ROWS = {
+    "session": VALID_SESSION,
+    "care_case": VALID_CASE,
+    "authorization": VALID_AUTHORIZATION,
 }
 
 
@@ -152,9 +162,10 @@ BAD_VALUES = [
     ("session", "regions", "[]"),
     ("session", "status", "signed"),  # signed without signed_at
     ("care_case", "payer_type", "medicare"),
-    ("care_case", "rx_until", "2026-10-01"),  # before rx_date
-    ("care_case", "visits_authorized", 0),
     ("care_case", "client_id", 999),  # foreign key to a missing client
+    ("authorization", "valid_until", "2026-10-01"),  # before valid_from
+    ("authorization", "visits", 0),
+    ("authorization", "case_id", 999),  # foreign key to a missing case
 ]
 
 
@@ -163,7 +174,7 @@ def test_database_refuses_bad_values_without_python(practice, db_path):
     conn = raw(db_path)
     try:
         for table, column, value in BAD_VALUES:
-            valid = VALID_SESSION if table == "session" else VALID_CASE
+            valid = VALID_ROWS[table]
             conn.execute("BEGIN")
             _insert(conn, table, valid)  # the control row goes in: only `column` can fail
             try:
@@ -261,8 +272,8 @@ NEW_VALUES = {
     "homecare": "rewritten",
     "feedback": "rewritten",
     "units_rule": "ama",
-    "rx_flag": "expired",
-    "over_authorized": 1,
+    "logged_rx_flag": "expired",
+    "logged_over_authorized": 1,
     "override_reason": "rewritten",
     "signed_at": "2026-11-21T10:00:00+00:00",
     "created": "2026-11-21T10:00:00+00:00",
@@ -275,10 +286,9 @@ def test_voiding_cannot_change_any_other_column(signed, db_path):
     conn = raw(db_path)
     try:
         _insert(conn, "care_case", VALID_CASE)
-        values = {
-            **NEW_VALUES,
-            "case_id": conn.execute("SELECT max(id) FROM care_case").fetchone()[0],
-        }
+        second_case = conn.execute("SELECT max(id) FROM care_case").fetchone()[0]
+        _insert(conn, "authorization", {**VALID_AUTHORIZATION, "case_id": second_case})
+        values = {**NEW_VALUES, "case_id": second_case}
         before = dict(conn.execute("SELECT * FROM session WHERE id = ?", (signed,)).fetchone())
         for column, value in values.items():
             assert before[column] != value, column  # each attempt is a real change
@@ -406,7 +416,7 @@ def test_every_write_command_appends_audit_rows(cli, db_path):
     steps = [
         (("profile", "set", "--name", "Dana", "--npi", "1234567893"), {("edit", "profile")}),
         (("client", "add", "Jane Doe", "--dob", "1980-04-02"), {("add", "client")}),
-        (CASE_OPEN, {("open", "case")}),
+        (CASE_OPEN, {("open", "case"), ("add", "authorization")}),
         (INTAKE, {("add", "intake"), ("add", "measure")}),
         (SESSION_LOG, {("log", "session")}),
         (("session", "sign", "1"), {("sign", "session")}),
