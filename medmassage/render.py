@@ -38,6 +38,7 @@ class Col(NamedTuple):
     header: str
     right: bool = False
     fmt: Callable[[object], str] | None = None
+    whole: bool = False  # on a narrow terminal, others wrap first: never broken (dates, codes)
 
     def cell(self, row: dict) -> str:
         value = row.get(self.key)
@@ -279,15 +280,29 @@ def console(stderr: bool = False):  # -> rich.console.Console
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
-def rich_table(columns: Sequence[Col], rows: Sequence[dict], title: str | None = None):
+def rich_table(
+    columns: Sequence[Col], rows: Sequence[dict], title: str | None = None, compact: bool = False
+):
+    """A Rich table; `compact` draws rules under the header only (no cell borders), which
+    leaves a narrow terminal about two columns per cell more for the text."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        **(
+            {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True} if compact else {}
+        ),
+    )
     for c in columns:
         # Narrow terminals: cells wrap between words and fold a word that cannot fit, instead
         # of ending in "…" (Rich keeps a column at least as wide as its longest word if it can).
-        table.add_column(c.header, justify="right" if c.right else "left", overflow="fold")
+        table.add_column(
+            c.header, justify="right" if c.right else "left", overflow="fold", no_wrap=c.whole
+        )
     for r in rows:
         table.add_row(*(Text(c.cell(r)) for c in columns))
     return table

@@ -894,9 +894,3 @@ def parse_soap_text(text: str) -> dict[str, str | None]:
             continue
         sections[current].append(line)
     return {k: ("\n".join(v).strip() or None) for k, v in sections.items()}
-
-
-def visits_used(conn: sqlite3.Connection, case_id: int) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM session WHERE case_id = ? AND status != 'void'", (case_id,)
-    ).fetchone()[0]

@@ -163,8 +163,8 @@ def _visit_dict(v: VisitRow, numbers: dict[int, int]) -> dict:
 
 PROGRESS_COLUMNS = [
     Col("visit", "#", right=True),
-    Col("auth", "Auth", right=True),
-    Col("date", "Date"),
+    Col("auth", "Auth", right=True, whole=True),
+    Col("date", "Date", whole=True),
     Col("minutes", "Min", right=True),
     Col("techniques", "Techniques (min)"),
     Col("regions", "Regions"),
@@ -396,7 +396,8 @@ def _rich_progress(
         columns = PROGRESS_COLUMNS if con.width >= WIDE_TERMINAL else PROGRESS_COLUMNS_NARROW
         if not many:
             columns = [c for c in columns if c.key != "auth"]
-        con.print(rich_table(columns, rows))
+        # A renewed claim's Auth column needs the room cell borders would take on 80 columns.
+        con.print(rich_table(columns, rows, compact=many and con.width < WIDE_TERMINAL))
     else:
         con.print("No visits logged yet.")
     if legend:

@@ -2,8 +2,10 @@
 `progress` and `session log` apply the same rule to the list of the case's visit dates
 (cases.report_status). Hypothesis writes random histories through the real CLI — visits, late
 entries dated inside a reported period, voided visits, progress reports written on various
-days — and checks that the two always agree: report due or not, with the same reasons, and
-authorizations used up on the same visit.
+days, renewals (some backdated, some leaving gaps) — and checks that the two always agree:
+report due or not, with the same reasons, authorizations used up on the same visit, and the
+visits over an authorization or outside them all counted alike (reports count them per
+authorization in SQL, progress derives each visit's standing with coverage.cover).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ CLIENTS = (  # payer, visits authorized: the rules differ (visits and days per p
 # (what, which client, days after the previous event, days back a visit is dated): mostly
 # visits, some on the day of a report or dated back into a reported period (late entries).
 event = st.tuples(
-    st.sampled_from(["visit"] * 6 + ["report"] * 3 + ["void"]),
+    st.sampled_from(["visit"] * 6 + ["report"] * 3 + ["void", "renew"]),
     st.integers(0, 2),
     st.sampled_from([0, 0, 0, 1, 1, 2, 3, 5, 9]),
     st.sampled_from([0, 0, 0, 0, 1, 2, 6]),
@@ -68,6 +70,13 @@ def build(cli: Cli, events: list[tuple[str, int, int, int]], folder: Path) -> da
             assert result.exit_code == 0
         elif kind == "void" and logged[who]:
             cli(*on, "session", "void", str(logged[who].pop(0)), "--reason", "entered in error")
+        elif kind == "renew":  # backdated by `back` days, 2 to 6 visits, 20 days long
+            start = max(day - timedelta(days=back), START)
+            renewed = cli(*on, "case", "renew", str(who + 1), "--rx-date", day.isoformat(),
+                          "--from", start.isoformat(), "--rx-until",
+                          (start + timedelta(days=20)).isoformat(), "--visits", str(2 + n % 5),
+                          ok=False)  # fmt: skip
+            assert renewed.exit_code in (0, 2), renewed.stderr  # 2: overlaps one of that day
         elif kind == "report":  # the summary's default period: since the last one, to today
             out = folder / f"report-{n}.json"
             result = cli(*on, "summary", name, "-o", str(out), ok=False)
@@ -88,18 +97,24 @@ def due_from_progress(cli: Cli, on: date) -> tuple[dict, dict]:
         if p["due"]:
             reports[name] = p["reasons"]
         a = d["authorization"]
-        if a["visits_used"] >= a["visits_authorized"]:
+        if a["state"] == "in force" and a["visits_used"] >= a["visits_authorized"]:
             authorizations[name] = a["visits_used"]
     return reports, authorizations
 
 
 def states_agree(db: Path, on: date) -> None:
     """Every field of the rule's answer, not only what the commands print."""
+    from medmassage.authorizations import case_coverage
     from medmassage.cases import report_status
     from medmassage.db import connect
     from medmassage.reports import case_states
 
     conn, _ = connect(db)
+    days = {r[0]: date.fromisoformat(r[1]) for r in conn.execute("SELECT id, date FROM session")}
+
+    def day_of(standing) -> date:
+        return days[standing.session_id]
+
     try:
         for s in case_states(conn, on, dated=True):
             case = conn.execute("SELECT * FROM care_case WHERE id = ?", (s.case_id,)).fetchone()
@@ -111,7 +126,12 @@ def states_agree(db: Path, on: date) -> None:
                 )
             ]
             assert s.report == report_status(conn, case, dates, on)[0], (s.client, on)
-            assert s.visits_used == len(dates)
+            assert s.visits_on_claim == len(dates)
+            # The SQL counts per authorization agree with each visit's derived standing.
+            visits = [v for v in case_coverage(conn, s.case_id).standings if day_of(v) <= on]
+            assert s.over == sum(v.over_authorized for v in visits), (s.client, on)
+            assert s.outside == sum(v.authorization_id is None for v in visits), (s.client, on)
+            assert s.visits_used == sum(v.authorization_id == s.authorization.id for v in visits)
     finally:
         conn.close()
 

@@ -210,3 +210,20 @@ def test_progress_on_an_80_column_terminal_keeps_dates_and_codes_whole(treated, 
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "2026-11-03" in text and "2026-11-10" in text, text
     assert "97140×2" in text and "97124×1" in text, text
+
+
+def test_a_renewed_claim_on_an_80_column_terminal_keeps_dates_codes_and_places_whole(
+    treated, db_path
+):
+    """After a renewal the table gains an Auth column; on 80 columns it drops the cell borders
+    for the room, and still never cuts a date, a CPT code or an "#2 1/6"."""
+    treated("case", "renew", "1", "--rx-date", "2026-11-12", "--from", "2026-11-08",
+            "--rx-until", "2026-12-31", "--visits", "6")  # fmt: skip
+    term = Terminal(["--db", str(db_path), "progress", "Jane"], terminal_env(), columns=80)
+    assert term.finish() == 0, term.text
+    text = term.text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "┃" not in text  # compact: rules under the header only
+    assert "2026-11-03" in text and "2026-11-10" in text, text
+    assert "97140×2" in text and "97124×1" in text, text
+    assert "#1 1/12" in text and "#2 1/6" in text, text
