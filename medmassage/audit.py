@@ -59,8 +59,6 @@ Someone holding only the database can replace the practice id and the whole log:
 computer that looks like a database from another computer, reported as a warning (--strict fails).
 """
 
-from __future__ import annotations
-
 import os
 import posixpath
 import re

@@ -4,8 +4,6 @@ The rules that place visits under them are the pure functions of coverage.py; th
 and writes the rows, and puts the two together for a case (`case_coverage`).
 """
 
-from __future__ import annotations
-
 import json
 import sqlite3
 from datetime import date, timedelta
@@ -25,15 +23,6 @@ from medmassage.coverage import (
 )
 from medmassage.dates import now_stamp, parse_date
 from medmassage.errors import InputError
-from medmassage.validate import (
-    NAME_MAX,
-    clean_text,
-    parse_frequency,
-    parse_int,
-    parse_npi,
-    parse_regions,
-    required_text,
-)
 
 
 class Authorization(NamedTuple):
@@ -50,9 +39,13 @@ class Authorization(NamedTuple):
     valid_until: date
     visits: int
     frequency: str | None
-    areas: list[str]
+    areas_ordered: str  # the JSON list as stored (parsed by `areas` only when asked)
     auth_number: str | None
     note: str | None
+
+    @property
+    def areas(self) -> list[str]:
+        return json.loads(self.areas_ordered)
 
     @property
     def window(self) -> Window:
@@ -121,7 +114,7 @@ def _rows_to_authorizations(rows: list[sqlite3.Row]) -> list[Authorization]:
                 valid_until=date.fromisoformat(r[7]),
                 visits=r[8],
                 frequency=r[9],
-                areas=json.loads(r[10]),
+                areas_ordered=r[10],
                 auth_number=r[11],
                 note=r[12],
             )
@@ -230,6 +223,16 @@ def authorization_values(
     """Validate an authorization; what is not given comes from `previous` (a renewal keeps the
     prescriber, frequency and areas of the last one unless told otherwise). Checks nothing
     against the other authorizations (add_authorization does)."""
+    from medmassage.validate import (  # the parsers: paid only by the commands that record
+        NAME_MAX,
+        clean_text,
+        parse_frequency,
+        parse_int,
+        parse_npi,
+        parse_regions,
+        required_text,
+    )
+
     written = parse_date("rx-date", given.written, allow_future=False)
     start = parse_date("from", given.valid_from) if given.valid_from else written
     until = parse_date("rx-until", given.valid_until)
@@ -341,21 +344,49 @@ def _renewal_warnings(new: Authorization, coverage: CaseCoverage) -> list[str]:
     ]
 
 
+def load_windows(conn: sqlite3.Connection, case_ids: list[int]) -> dict[int, list[Window]]:
+    """What the coverage rule needs of many cases' authorizations, in the order written (the
+    number of each is its place + 1): lighter than load_many for listings of every case."""
+    grouped: dict[int, list[Window]] = {case_id: [] for case_id in case_ids}
+    days: dict[str, date] = {}
+
+    def day(iso: str) -> date:
+        found = days.get(iso)
+        if found is None:
+            found = days[iso] = date.fromisoformat(iso)
+        return found
+
+    for case_id, authorization_id, written, start, until, visits in conn.execute(
+        "SELECT case_id, id, written, valid_from, valid_until, visits FROM authorization "
+        "WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY case_id, written, id",
+        (json.dumps(case_ids),),
+    ):
+        grouped[case_id].append(
+            Window(authorization_id, day(written), day(start), day(until), visits)
+        )
+    return grouped
+
+
 def used_counts(
-    conn: sqlite3.Connection, by_case: dict[int, list[Authorization]], on: date | None = None
+    conn: sqlite3.Connection,
+    by_case: dict[int, list[Window]],
+    on: date | None = None,
+    only: set[int] | None = None,
 ) -> dict[int, int]:
     """Non-void visits (dated up to `on`) per authorization id, for many cases at once, counted
     in SQL through the (case_id, date, status) index: each authorization's days cut into runs
-    by the same rule as coverage.cover (coverage.segments), one index range per run."""
+    by the same rule as coverage.cover (coverage.segments), one index range per run. `only`:
+    count these authorization ids alone (the others are 0)."""
     runs = []
-    for case_id, authorizations in by_case.items():
-        for seg in segments(windows(authorizations)):
+    for case_id, found in by_case.items():
+        for seg in segments(found):
+            if only is not None and seg.authorization_id not in only:
+                continue
             last = seg.last if on is None else min(seg.last, on)
             if seg.first <= last:
-                runs.append(
-                    (seg.authorization_id, case_id, seg.first.isoformat(), last.isoformat())
-                )
-    counts = {a.id: 0 for authorizations in by_case.values() for a in authorizations}
+                first = seg.first.isoformat()
+                runs.append((seg.authorization_id, case_id, first, last.isoformat()))
+    counts = {w.id: 0 for found in by_case.values() for w in found}
     if not runs:
         return counts
     for authorization_id, count in conn.execute(

@@ -7,8 +7,6 @@ AMA (`ama`, some commercial payers): each code on its own, ⌊m/15⌋ + (1 if m 
 Untimed codes (97010) are 1 unit each and their minutes never count toward the timed total.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import NamedTuple
 

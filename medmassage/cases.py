@@ -1,7 +1,5 @@
 """Cases (episodes of care): payer, referral/prescription, diagnoses, authorization."""
 
-from __future__ import annotations
-
 import sqlite3
 from datetime import date
 from typing import NamedTuple
@@ -11,7 +9,7 @@ from medmassage.authorizations import (
     AuthorizationInput,
     add_authorization,
     authorization_values,
-    load_many,
+    load_windows,
     used_counts,
 )
 from medmassage.catalog import DEFAULT_REPORT_RULES, ReportRule
@@ -111,7 +109,7 @@ def open_case(conn: sqlite3.Connection, client: sqlite3.Row, given: CaseInput) -
     return case_id
 
 
-def payer_details(given: CaseInput | CaseEdit) -> dict[str, str | None]:
+def payer_details(given: "CaseInput | CaseEdit") -> dict[str, str | None]:
     """The payer's names and numbers as stored (each checked and cleaned)."""
     return {
         "payer_name": clean_text("payer-name", given.payer_name, max_len=NAME_MAX, multiline=False),
@@ -294,14 +292,15 @@ def list_cases(conn: sqlite3.Connection, on: date, client_id: int | None = None)
             params,
         )
     ]
-    by_case = load_many(conn, [r["id"] for r in rows])
-    counts = used_counts(conn, by_case)
+    by_case = load_windows(conn, [r["id"] for r in rows])
+    standings = {case_id: in_force(found, on) for case_id, found in by_case.items()}
+    counts = used_counts(conn, by_case, only={s.window.id for s in standings.values() if s})
     for r in rows:
-        standing = in_force([a.window for a in by_case[r["id"]]], on)
+        standing = standings[r["id"]]
         assert standing is not None
-        current = next(a for a in by_case[r["id"]] if a.id == standing.window.id)
+        current = standing.window
         r.update(
-            authorization=current.number,
+            authorization=by_case[r["id"]].index(current) + 1,  # in the order written
             rx_state=standing.state,
             visits_used=counts[current.id],
             visits_authorized=current.visits,

@@ -4,8 +4,6 @@ payer types and their progress-report rules. Data with sources, no logic beyond 
 CPT numbers carry short labels of our own: the full CPT descriptors are AMA text.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 # --- CPT codes ---------------------------------------------------------------------------------

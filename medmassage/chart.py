@@ -3,8 +3,6 @@
 The report is plain data (dataclasses and a JSON-ready dict); render.py draws it.
 """
 
-from __future__ import annotations
-
 import json
 import sqlite3
 from dataclasses import dataclass

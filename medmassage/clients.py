@@ -1,7 +1,5 @@
 """Clients: add, find by id or part of the name, edit, discharge."""
 
-from __future__ import annotations
-
 import sqlite3
 import unicodedata
 from datetime import date

@@ -6,8 +6,6 @@ most recent Friday (today, if today is Friday), `last friday` the one before tod
 dateutil is imported only for free-form text that the fast paths here do not cover.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from datetime import date, datetime, timedelta

@@ -8,8 +8,6 @@ The hot path uses the standard library's sqlite3: importing sqlite-utils costs a
 Python start-up, more than the whole budget of an everyday command (SPEC §9).
 """
 
-from __future__ import annotations
-
 import functools
 import os
 import sqlite3

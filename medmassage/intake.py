@@ -1,7 +1,5 @@
 """Intake assessments, functional goals and outcome measures (NPRS, NDI, ODI, PSFS)."""
 
-from __future__ import annotations
-
 import json
 import sqlite3
 from dataclasses import dataclass, field

@@ -4,8 +4,6 @@ Nothing here touches the database or the terminal, so every rule has table-drive
 boundaries (tests/test_rules.py).
 """
 
-from __future__ import annotations
-
 from datetime import date, timedelta
 from typing import NamedTuple
 

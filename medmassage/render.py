@@ -6,8 +6,6 @@ start-up to import and ~0.5 ms per row to lay out, more than the budget of an ev
 that prints to a pipe. Plain text is what scripts and `-o file.txt` get, and it is stable.
 """
 
-from __future__ import annotations
-
 import contextlib
 import csv
 import errno

@@ -76,8 +76,6 @@ Example (`report due -f json`):
       "detail": "4 of 3 authorized visits used: 1 over"}]
 """
 
-from __future__ import annotations
-
 import json
 import sqlite3
 from datetime import date, timedelta
@@ -187,9 +185,9 @@ def parse_within(text: str | int | None) -> int:
 
 # A case is open on day :on when its first prescription was written by then and it was not
 # closed by then. (Written rather than `opened`: cases entered after the fact still count.)
-_OPEN_ON = (
-    "(SELECT min(a.written) FROM authorization a WHERE a.case_id = k.id) <= :on "
-    "AND (k.status = 'open' OR k.close_date > :on)"
+_OPEN_ON = (  # the cheap test first: most cases of a long practice are long closed
+    "(k.status = 'open' OR k.close_date > :on) "
+    "AND (SELECT min(a.written) FROM authorization a WHERE a.case_id = k.id) <= :on"
 )
 
 # The latest progress report written by :on for each case open on :on (found through the
@@ -313,7 +311,7 @@ def case_states(conn: sqlite3.Connection, on: date, *, dated: bool = False) -> l
         params,
     ).fetchall()
     by_case = load_many(conn, [row[0] for row in cases])
-    used = used_counts(conn, by_case, on)
+    used = used_counts(conn, {k: windows(a) for k, a in by_case.items()}, on)
     out = []
     for case_id, client_id, client, payer_type in cases:
         authorizations = by_case[case_id]
@@ -357,47 +355,55 @@ def _dated(
     last: dict[int, tuple[date, int, int]],
     by_case: dict[int, list[Authorization]],
 ) -> list[CaseState]:
-    """The states with the dates `report due` shows, read for the cases it lists only."""
-    wanted = [
+    """The states with the dates `report due` shows, read for the cases it lists only: the
+    visit dates of those whose report is due, and each visit's standing (coverage.cover) for
+    those whose authorization is used up or with visits no authorization covers."""
+    params = {"on": on.isoformat()}
+    due = [s.case_id for s in states if s.report.due]
+    dates: dict[int, list[date]] = {}
+    for case_id, joined in conn.execute(
+        "SELECT case_id, group_concat(date) FROM session WHERE status != 'void' AND date <= :on "
+        "AND case_id IN (SELECT value FROM json_each(:ids)) GROUP BY case_id",
+        {**params, "ids": json.dumps(due)},
+    ):
+        isos = joined.split(",")
+        isos.sort()  # ISO dates sort as dates
+        dates[case_id] = list(map(date.fromisoformat, isos))
+    placed = [
         s.case_id
         for s in states
-        if s.report.due or s.visits_used >= s.visits_authorized or s.uncovered
+        if (s.state == "in force" and s.visits_used >= s.visits_authorized) or s.uncovered
     ]
-    visits: dict[int, list[Visit]] = {case_id: [] for case_id in wanted}
+    visits: dict[int, list[Visit]] = {case_id: [] for case_id in placed}
     for case_id, session_id, iso, start_time in conn.execute(
-        "SELECT case_id, id, date, start_time FROM session WHERE status != 'void' AND date <= ? "
-        "AND case_id IN (SELECT value FROM json_each(?))",
-        (on.isoformat(), json.dumps(wanted)),
+        "SELECT case_id, id, date, start_time FROM session WHERE status != 'void' "
+        "AND date <= :on AND case_id IN (SELECT value FROM json_each(:ids))",
+        {**params, "ids": json.dumps(placed)},
     ):
         visits[case_id].append(Visit(session_id, date.fromisoformat(iso), start_time))
     out = []
     for s in states:
-        found = visits.get(s.case_id)
-        if found is None:
-            out.append(s)
-            continue
-        found.sort(key=lambda v: v.order)
-        day_of = {v.session_id: v.day for v in found}
-        standings = cover(windows(by_case[s.case_id]), found)
-        current = s.authorization.id
-        under = [x for x in standings if x.authorization_id == current]
-        late = last.get(s.case_id, (None, 0, 0))[2]
-        uncovered = [
-            x
-            for x in standings
-            if x.authorization_id is None or (x.over_authorized and x.authorization_id != current)
-        ]
-        out.append(
-            s._replace(
-                report_fell_due=_fell_due(
-                    rules[s.payer_type], [v.day for v in found], s.report, late, on
-                ),
-                authorization_used_up=day_of[under[s.visits_authorized - 1].session_id]
-                if len(under) >= s.visits_authorized
-                else None,
-                first_uncovered=day_of[uncovered[0].session_id] if uncovered else None,
-            )
-        )
+        changes: dict[str, date | None] = {}
+        if s.case_id in dates:
+            late = last.get(s.case_id, (None, 0, 0))[2]
+            rule = rules[s.payer_type]
+            changes["report_fell_due"] = _fell_due(rule, dates[s.case_id], s.report, late, on)
+        if s.case_id in visits:
+            day_of = {v.session_id: v.day for v in visits[s.case_id]}
+            standings = cover(windows(by_case[s.case_id]), visits[s.case_id])
+            current = s.authorization.id
+            under = [x for x in standings if x.authorization_id == current]
+            if len(under) >= s.visits_authorized:
+                changes["authorization_used_up"] = day_of[under[s.visits_authorized - 1].session_id]
+            uncovered = [
+                x
+                for x in standings
+                if x.authorization_id is None
+                or (x.over_authorized and x.authorization_id != current)
+            ]
+            if uncovered:
+                changes["first_uncovered"] = day_of[uncovered[0].session_id]
+        out.append(s._replace(**changes) if changes else s)
     return out
 
 

@@ -4,8 +4,6 @@ A signed session is locked by database triggers; corrections are addenda beside 
 and void keeps the row with its reason.
 """
 
-from __future__ import annotations
-
 import json
 import sqlite3
 from datetime import date

@@ -6,8 +6,6 @@ Markdown from the same dict, so every format carries the same facts. `record_rep
 a report was sent, which restarts the report-due clock (SPEC §5).
 """
 
-from __future__ import annotations
-
 import math
 import sqlite3
 from dataclasses import dataclass, field

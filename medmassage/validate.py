@@ -4,8 +4,6 @@ Every parser here is pure and cheap to import; the database re-checks the same l
 CHECK constraints so a bug here still cannot store a pain score of 11.
 """
 
-from __future__ import annotations
-
 import re
 import unicodedata
 

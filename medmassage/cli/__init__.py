@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "goal": ("goals", "app", "Functional goals and their status."),
     "session": ("sessions", "app", "Log, correct, list, show, sign, amend and void sessions."),
     "progress": (
-        "sessions",
+        "progress",
         "progress",
         "Progress table: pain pre→post, MCID, reports due.",
     ),

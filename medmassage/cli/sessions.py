@@ -1,4 +1,4 @@
-"""`medmassage session …` and `medmassage progress`."""
+"""`medmassage session …`: log, edit, list, show, sign, amend, void."""
 
 import sys
 from collections.abc import Iterator
@@ -604,28 +604,3 @@ def void(
     with database(ctx) as conn:
         void_session(conn, session_id, reason)
     say(f"Session {session_id} voided")
-
-
-@guard
-def progress(
-    ctx: typer.Context,
-    client: ClientArg,
-    case: CaseOpt = None,
-    all_: Annotated[bool, typer.Option("--all", help="Show every visit, not the last 20.")] = False,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-) -> None:
-    """Progress table: visits, pain pre→post, units, flags; baseline, change, MCID, due dates."""
-    from medmassage.cases import case_with_history
-    from medmassage.chart import build_progress
-    from medmassage.clients import find_client
-    from medmassage.dates import today
-    from medmassage.render import resolve_format
-    from medmassage.views import render_progress
-
-    chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
-    with database(ctx) as conn:
-        row = find_client(conn, client)
-        case_row = case_with_history(conn, row, case)
-        report = build_progress(conn, case_row["id"], today())
-    render_progress(report, chosen, output, last=None if all_ else 20)
