@@ -81,9 +81,9 @@ import sqlite3
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from medmassage.authorizations import Authorization, load_many, used_counts, windows
+from medmassage.authorizations import Authorization, load_numbered, load_windows, used_counts
 from medmassage.catalog import CPT_CODES, DEFAULT_REPORT_RULES, PAYER_TYPES, ReportRule
-from medmassage.coverage import Visit, cover, covered_until, in_force
+from medmassage.coverage import Visit, Window, cover, covered_until, in_force
 from medmassage.dates import parse_period, parse_span
 from medmassage.db import read_snapshot
 from medmassage.errors import InputError
@@ -310,33 +310,41 @@ def case_states(conn: sqlite3.Connection, on: date, *, dated: bool = False) -> l
         f"ORDER BY c.name COLLATE NOCASE, k.id",
         params,
     ).fetchall()
-    by_case = load_many(conn, [row[0] for row in cases])
-    used = used_counts(conn, {k: windows(a) for k, a in by_case.items()}, on)
+    by_case = load_windows(conn, [row[0] for row in cases])
+    used = used_counts(conn, by_case, on)
+    standings = {}
+    for case_id, every in by_case.items():
+        standing = in_force(every, on)
+        assert standing is not None  # an open case has at least one authorization
+        standings[case_id] = standing
+    # Only the authorization in force is read in full: a renewal's prescriber and areas are
+    # not needed to count visits under it.
+    current = load_numbered(
+        conn, {s.window.id: by_case[k].index(s.window) + 1 for k, s in standings.items()}
+    )
     out = []
     for case_id, client_id, client, payer_type in cases:
-        authorizations = by_case[case_id]
-        every = windows(authorizations)
-        standing = in_force(every, on)
-        assert standing is not None
-        current = next(a for a in authorizations if a.id == standing.window.id)
+        every = by_case[case_id]
+        standing = standings[case_id]
+        authorization = current[standing.window.id]
         visits, first = counted.get(case_id, (0, None))
         period_to, before, late = last.get(case_id, (None, 0, 0))
-        covered = sum(used[a.id] for a in authorizations)
+        covered = sum(used[w.id] for w in every)
         out.append(
             CaseState(
                 case_id=case_id,
                 client_id=client_id,
                 client=client,
                 payer_type=payer_type,
-                authorization=current,
+                authorization=authorization,
                 state=standing.state,
                 covered_until=covered_until(every, on),
                 next_from=standing.next.valid_from if standing.next else None,
-                visits_used=used[current.id],
+                visits_used=used[authorization.id],
                 visits_on_claim=visits,
-                over=sum(max(used[a.id] - a.visits, 0) for a in authorizations),
+                over=sum(max(used[w.id] - w.visits, 0) for w in every),
                 outside=visits - covered,
-                authorizations=len(authorizations),
+                authorizations=len(every),
                 report=report_due_counted(
                     rules[payer_type], VisitCounts(visits, first, before), period_to, on, late
                 ),
@@ -353,7 +361,7 @@ def _dated(
     on: date,
     rules: dict[str, ReportRule],
     last: dict[int, tuple[date, int, int]],
-    by_case: dict[int, list[Authorization]],
+    by_case: dict[int, list[Window]],
 ) -> list[CaseState]:
     """The states with the dates `report due` shows, read for the cases it lists only: the
     visit dates of those whose report is due, and each visit's standing (coverage.cover) for
@@ -390,7 +398,7 @@ def _dated(
             changes["report_fell_due"] = _fell_due(rule, dates[s.case_id], s.report, late, on)
         if s.case_id in visits:
             day_of = {v.session_id: v.day for v in visits[s.case_id]}
-            standings = cover(windows(by_case[s.case_id]), visits[s.case_id])
+            standings = cover(by_case[s.case_id], visits[s.case_id])
             current = s.authorization.id
             under = [x for x in standings if x.authorization_id == current]
             if len(under) >= s.visits_authorized:
