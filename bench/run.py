@@ -28,7 +28,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from measure import practice_env, run, wall_seconds  # bench/measure.py (on sys.path)
+from measure import (  # bench/measure.py (on sys.path)
+    chain_direct_writes,
+    practice_env,
+    run,
+    wall_seconds,
+)
 from practice import build, settle  # bench/practice.py
 
 MEMORY_BUDGET_MB = 150
@@ -71,6 +76,7 @@ def main() -> int:
         built = time.perf_counter() - started
         import_s, import_mb = run(["import", "sessions", "import.csv", "--sign"], env, work)
         settled = None if options.all_active else settle(db, today)
+        chain_direct_writes(db)  # what build() and settle() wrote straight into SQLite
         import sqlite3
 
         conn = sqlite3.connect(db)
@@ -103,6 +109,7 @@ def main() -> int:
             ("summary -f json", ["summary", str(client), "-f", "json", "--from", "2000-01-01"],
              options.runs, None, 1.0),
             ("export all -f json", ["export", "all", "-o", "all.json"], 3, None, 10.0),
+            ("db check", ["db", "check"], 3, None, 5.0),
         ]  # fmt: skip
         table = []
         for label, args, runs, ratio_budget, seconds_budget in commands:

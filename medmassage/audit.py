@@ -86,6 +86,11 @@ _INNER_PAD = bytes(x ^ 0x36 for x in range(256))
 _OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data`, hex (records.py's content digests)."""
+    return _sha256(data).hexdigest()
+
+
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     """HMAC-SHA256 (RFC 2104): the same bytes as hmac.digest(key, message, "sha256"), which a
     test checks over random keys and messages."""
@@ -100,6 +105,7 @@ APP = "medmassage"
 GENESIS = "0" * 64
 KEY_BYTES = 32
 _TAG = "medmassage-audit-v1"
+_TAG_DIGEST = "medmassage-audit-v2"  # a row that carries its record's content digest (M007)
 _KEY_ID_LABEL = b"medmassage audit key id"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -307,12 +313,17 @@ def link(
     action: str,
     entity: str,
     entity_id: int | None,
+    digest: str | None = None,
 ) -> str:
-    """The chain hash of one audit row (the encoding is in the module docstring)."""
+    """The chain hash of one audit row (the encoding is in the module docstring); a row with
+    a content digest (records.py) is tagged v2 and ends with the digest."""
     message = (
-        f"{_TAG}\n{prev}\n{key_id or '-'}\n{audit_id}\n{len(at)}:{at}\n{len(actor)}:{actor}\n"
-        f"{len(action)}:{action}\n{len(entity)}:{entity}\n{'-' if entity_id is None else entity_id}"
+        f"{_TAG if digest is None else _TAG_DIGEST}\n{prev}\n{key_id or '-'}\n{audit_id}\n"
+        f"{len(at)}:{at}\n{len(actor)}:{actor}\n{len(action)}:{action}\n"
+        f"{len(entity)}:{entity}\n{'-' if entity_id is None else entity_id}"
     )
+    if digest is not None:
+        message += f"\n{digest}"
     return hmac_sha256(secret, message.encode("utf-8", "surrogatepass")).hex()
 
 
@@ -350,18 +361,25 @@ def _append_row(
     starts_segment: bool,
     prev: str,
     row: tuple[str, str, str, str, int | None],
-) -> str:
+    digest: str | None = None,
+) -> tuple[int, str]:
     cursor = conn.execute(
         "INSERT INTO audit (at, actor, action, entity, entity_id) VALUES (?, ?, ?, ?, ?)", row
     )
     audit_id = int(cursor.lastrowid or 0)
     key_id = key.key_id if starts_segment else None
-    digest = link(key.secret, prev, key_id, audit_id, *row)
-    conn.execute(
-        "INSERT INTO audit_chain (audit_id, hash, key_id) VALUES (?, ?, ?)",
-        (audit_id, digest, key_id),
-    )
-    return digest
+    chained = link(key.secret, prev, key_id, audit_id, *row, digest)
+    if digest is None:  # a row about no record (rekey), or a schema before M007
+        conn.execute(
+            "INSERT INTO audit_chain (audit_id, hash, key_id) VALUES (?, ?, ?)",
+            (audit_id, chained, key_id),
+        )
+    else:
+        conn.execute(
+            "INSERT INTO audit_chain (audit_id, hash, key_id, digest) VALUES (?, ?, ?, ?)",
+            (audit_id, chained, key_id, digest),
+        )
+    return audit_id, chained
 
 
 def append(
@@ -371,18 +389,33 @@ def append(
     action: str,
     entity: str,
     entity_id: int | None,
-) -> None:
-    """Append one audit row and its chain row. Call inside a transaction (db.audit does)."""
+    digest: str | None = None,
+) -> tuple[int, str]:
+    """Append one audit row and its chain row. Call inside a transaction (db.audit does).
+    Returns the new head (audit id, hash)."""
+    return append_many(conn, [(at, actor, action, entity, entity_id, digest)])
+
+
+def append_many(
+    conn: sqlite3.Connection,
+    rows: Sequence[tuple[str, str, str, str, int | None, str | None]],
+) -> tuple[int, str]:
+    """Append audit rows (at, actor, action, entity, entity_id, content digest) and their chain
+    rows, in order, in the caller's transaction. Returns the new head (audit id, hash)."""
     uuid, prev, segment_key_id = conn.execute(_HEAD).fetchone()
     if uuid is None:
         practice_id(conn)  # raises the message
     key, starts = _writing_key_for(conn, _valid_uuid(uuid), segment_key_id)
     prev = prev or GENESIS
-    if starts and segment_key_id is not None:
-        # No key here matches the latest rows' key: a new segment, said in the log itself.
-        prev = _append_row(conn, key, True, prev, (at, actor, "rekey", "audit_key", None))
-        starts = False
-    _append_row(conn, key, starts, prev, (at, actor, action, entity, entity_id))
+    head = (0, prev)
+    for at, actor, action, entity, entity_id, digest in rows:
+        if starts and segment_key_id is not None:
+            # No key here matches the latest rows' key: a new segment, said in the log itself.
+            head = _append_row(conn, key, True, prev, (at, actor, "rekey", "audit_key", None))
+            prev, starts = head[1], False
+        head = _append_row(conn, key, starts, prev, (at, actor, action, entity, entity_id), digest)
+        prev, starts = head[1], False
+    return head
 
 
 def chain_existing_rows(conn: sqlite3.Connection) -> int:
@@ -415,6 +448,201 @@ def head(conn: sqlite3.Connection) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row else None
 
 
+# --- the anchor: the chain's head, kept outside the database -------------------------------------
+#
+# A chain cut short (its newest rows deleted together with their chain rows) or rewritten whole
+# under a new practice id still verifies on its own. So after every change the tool keeps the
+# head (latest audit id and hash) in `<keys dir>/<practice uuid>.<path tag>.anchor`, beside the
+# key, owner-only: one file per practice and database path (a copy or a backup elsewhere keeps
+# its own chain). `db check` then requires the chain at that path to hold that row with that
+# hash. Written atomically after the commit (a crash in between leaves an older head, which is
+# still a prefix of the chain); never moved backwards, and never over an anchor the chain no
+# longer holds (the evidence stays until `db check` has reported it).
+
+
+def _path_tag(database: str) -> str:
+    return sha256_hex(database.encode("utf-8", "surrogateescape"))[:12]
+
+
+def database_path(conn: sqlite3.Connection) -> str | None:
+    """The main database file of `conn`, resolved (None: in memory)."""
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return os.path.realpath(file) if file else None
+    return None
+
+
+def anchor_path(practice_uuid: str, database: str) -> Path:
+    return keys_dir() / f"{practice_uuid}.{_path_tag(database)}.anchor"
+
+
+class Anchor(NamedTuple):
+    practice: str
+    database: str
+    audit_id: int
+    hash: str
+    written: str
+    path: Path
+
+
+def read_anchor(path: Path) -> Anchor | None:
+    """The anchor in `path`; None if there is none or it cannot be read as one."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Anchor(
+            str(data["practice"]),
+            str(data["database"]),
+            int(data["audit_id"]),
+            str(data["hash"]),
+            str(data.get("written", "")),
+            path,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def anchors() -> list[Anchor]:
+    """Every anchor on this computer."""
+    try:
+        names = sorted(os.listdir(keys_dir()))
+    except OSError:
+        return []
+    found = [read_anchor(keys_dir() / n) for n in names if n.endswith(".anchor")]
+    return [a for a in found if a is not None]
+
+
+def _chain_hash(conn: sqlite3.Connection, audit_id: int) -> str | None:
+    row = conn.execute("SELECT hash FROM audit_chain WHERE audit_id = ?", (audit_id,)).fetchone()
+    return row[0] if row else None
+
+
+def write_anchor(practice_uuid: str, database: str, head: tuple[int, str]) -> None:
+    """Write the anchor file atomically, owner-only (0600 in the 0700 keys folder)."""
+    import json
+
+    from medmassage.dates import now_stamp
+
+    path = anchor_path(practice_uuid, database)
+    data = {
+        "practice": practice_uuid,
+        "database": database,
+        "audit_id": head[0],
+        "hash": head[1],
+        "written": now_stamp(),
+    }
+    folder = path.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = folder / f".{path.name}.{os.getpid()}.tmp"
+    fd = os.open(temp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    try:
+        os.write(fd, json.dumps(data).encode("utf-8") + b"\n")
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+
+
+def keep_anchor(conn: sqlite3.Connection, *, force: bool = False) -> None:
+    """After a commit that chained rows: the chain's head becomes the anchor of this database,
+    unless the anchor already there is newer, or is one the chain no longer holds (kept for
+    `db check` to report). `force`: the user replaced the database through medmassage (a
+    restore, `db check --accept-new-key`). A file system that refuses the write costs the
+    anchor, never the change: `db check` then says the database is not anchored."""
+    database = database_path(conn)
+    uuid_row = conn.execute("SELECT practice_uuid FROM practice_meta WHERE id = 1").fetchone()
+    latest = head(conn)
+    if database is None or uuid_row is None or latest is None:
+        return
+    try:
+        uuid = _valid_uuid(uuid_row[0])
+        if not force:
+            old = read_anchor(anchor_path(uuid, database))
+            if old is not None:
+                if old.audit_id >= latest[0]:
+                    return
+                if _chain_hash(conn, old.audit_id) != old.hash:
+                    return
+        write_anchor(uuid, database, latest)
+    except (OSError, RuntimeProblem):
+        pass
+
+
+class AnchorResult(NamedTuple):
+    ok: bool
+    detail: str
+    warning: bool = False
+
+
+def check_anchor(conn: sqlite3.Connection, accept_new_key: bool = False) -> AnchorResult:
+    """Does the chain hold the head this computer anchored for this database?"""
+    database = database_path(conn)
+    meta = conn.execute("SELECT practice_uuid FROM practice_meta WHERE id = 1").fetchone()
+    if database is None or meta is None:
+        return AnchorResult(True, "ok (nothing to anchor)")
+    try:
+        uuid = _valid_uuid(meta[0])
+    except RuntimeProblem as e:
+        return AnchorResult(False, str(e))
+    latest = head(conn)
+    every = anchors()
+    here = [a for a in every if a.database == database]
+    mine = next((a for a in here if a.practice == uuid), None)
+    others = [a for a in here if a.practice != uuid]
+    if others and mine is None:
+        if not accept_new_key:
+            a = others[0]
+            return AnchorResult(
+                False,
+                f"this database was practice {a.practice} (anchored at audit row {a.audit_id}, "
+                f"{a.written}) and now carries practice id {uuid}: rewritten outside "
+                "medmassage, or replaced by another practice's database. If you replaced it "
+                "on purpose, run `medmassage db check --accept-new-key`",
+            )
+        for a in others:
+            a.path.unlink(missing_ok=True)
+        if latest is not None:
+            write_anchor(uuid, database, latest)
+        return AnchorResult(
+            True, f"ok (accepted practice {uuid} at this path in place of {others[0].practice})"
+        )
+    if mine is None:
+        if latest is None:
+            return AnchorResult(True, "ok (no audit rows yet)")
+        copies = [a for a in every if a.practice == uuid]
+        held = [a for a in copies if _chain_hash(conn, a.audit_id) == a.hash]
+        if held:
+            return AnchorResult(
+                True,
+                f"ok (a copy of {held[0].database}; holds its anchored row {held[0].audit_id})",
+            )
+        where = f"; this practice is anchored at {copies[0].database}" if copies else ""
+        return AnchorResult(
+            True,
+            "not anchored on this computer (moved or copied here, or last written by an older "
+            f"medmassage){where}: the next change anchors it",
+            warning=True,
+        )
+    found = _chain_hash(conn, mine.audit_id)
+    if found == mine.hash:
+        return AnchorResult(True, f"ok (holds anchored row {mine.audit_id} of {mine.written})")
+    last = latest[0] if latest else 0
+    if found is None and last < mine.audit_id:
+        return AnchorResult(
+            False,
+            f"the audit log ends at row {last}, but this computer anchored row {mine.audit_id} "
+            f"({mine.written}): {_rows(last + 1, mine.audit_id, 'was', 'were')} deleted outside "
+            "medmassage, or an older copy of the database was put in its place (restore backups "
+            "with `medmassage db restore`)",
+        )
+    return AnchorResult(
+        False,
+        f"audit row {mine.audit_id} is not the one this computer anchored ({mine.written}): the "
+        "log was rewritten outside medmassage, or another copy of the database was put in its "
+        "place",
+    )
+
+
 # --- verifying ------------------------------------------------------------------------------------
 
 
@@ -431,6 +659,11 @@ class ChainResult(NamedTuple):
     problem: str | None = None
     warning: str | None = None
     key_file: Path | None = None
+    # The latest content digest chained for each record (entity, id), and the chain's head
+    # (audit id, hash): filled in when the whole chain was walked.
+    digests: dict | None = None
+    head: tuple[int, str] | None = None
+    chained_at: dict | None = None  # (entity, id) -> (audit id, at, action) of that digest
 
     @property
     def detail(self) -> str:
@@ -447,7 +680,7 @@ def _rows(first: int, last: int, singular: str, plural: str) -> str:
     return f"row {first} {singular}" if first == last else f"rows {first}–{last} {plural}"
 
 
-def verify(conn: sqlite3.Connection) -> ChainResult:
+def verify(conn: sqlite3.Connection, want: tuple | None = None) -> ChainResult:
     """Walk the whole chain, oldest row first, and report the first problem found.
 
     About 3 µs a row: one HMAC each, rows streamed from one ordered join.
@@ -471,10 +704,14 @@ def verify(conn: sqlite3.Connection) -> ChainResult:
         orphan = 2**63  # no audit id is larger
     cursor = conn.cursor()
     cursor.row_factory = None
+    digest_column = "c.digest" if _has_digests(conn) else "NULL"
     cursor.execute(
         "SELECT a.id, a.at, a.actor, a.action, a.entity, a.entity_id, c.audit_id, c.hash, "
-        "c.key_id FROM audit AS a LEFT JOIN audit_chain AS c ON c.audit_id = a.id ORDER BY a.id"
+        f"c.key_id, {digest_column} FROM audit AS a LEFT JOIN audit_chain AS c "
+        "ON c.audit_id = a.id ORDER BY a.id"
     )
+    digests: dict[tuple[str, int | None], str] = {}
+    chained_at: dict[tuple[str, int | None], tuple[int, str, str]] = {}
     starts: list[tuple[int, str, bool, str]] = []  # (first row, key id, verified, action)
     secret: bytes | None = None
     prev, prev_id, rows = GENESIS, 0, 0
@@ -482,7 +719,7 @@ def verify(conn: sqlite3.Connection) -> ChainResult:
     def broken(problem: str) -> ChainResult:
         return ChainResult(rows, problem, key_file=primary)
 
-    for audit_id, at, actor, action, entity, entity_id, chained, digest, key_id in cursor:
+    for audit_id, at, actor, action, entity, entity_id, chained, digest, key_id, content in cursor:
         if orphan < audit_id:
             return broken(f"row {orphan} was deleted (its chain entry is still there)")
         if chained is None:
@@ -496,7 +733,7 @@ def verify(conn: sqlite3.Connection) -> ChainResult:
         if secret is not None:
             try:
                 expected = link(
-                    secret, prev, key_id, audit_id, at, actor, action, entity, entity_id
+                    secret, prev, key_id, audit_id, at, actor, action, entity, entity_id, content
                 )
             except (TypeError, ValueError):  # a value of the wrong type: edited outside
                 expected = ""
@@ -510,12 +747,24 @@ def verify(conn: sqlite3.Connection) -> ChainResult:
                 return broken(
                     f"row {audit_id} does not match (edited or inserted outside medmassage)"
                 )
+        if content is not None:
+            digests[(entity, entity_id)] = content
+            if want is not None and want == (entity, entity_id):
+                chained_at[want] = (audit_id, at, action)
         prev, prev_id, rows = digest, audit_id, rows + 1
     if orphan < 2**63:
         return broken(f"row {orphan} was deleted (its chain entry is still there)")
     ends = [first - 1 for first, *_ in starts[1:]] + [prev_id] * bool(starts)
     segments = [Segment(s[0], end, s[1], s[2], s[3]) for s, end in zip(starts, ends, strict=True)]
-    return _judge_segments(rows, segments, keys, primary)
+    judged = _judge_segments(rows, segments, keys, primary)
+    return judged._replace(
+        digests=digests, chained_at=chained_at, head=(prev_id, prev) if rows else None
+    )
+
+
+def _has_digests(conn: sqlite3.Connection) -> bool:
+    """Schema 7 and later chain content digests (audit_chain.digest)."""
+    return any(row[1] == "digest" for row in conn.execute("PRAGMA table_info(audit_chain)"))
 
 
 def _judge_segments(
@@ -574,6 +823,32 @@ def _judge_segments(
     )
 
 
+def verify_record(conn: sqlite3.Connection, entity: str, entity_id: int) -> tuple[bool, str]:
+    """One record checked on its own (`session show ID --verify`): the whole chain verified
+    under the key here, and the record's content digest equal to the latest one it chained.
+    Returns (ok, what was found), in ids, times and digests only."""
+    from medmassage import records
+
+    key = (entity, entity_id)
+    found = verify(conn, want=key)
+    if found.problem:
+        return False, f"the audit log does not verify: {found.problem}"
+    current = records.digests_of(conn, [key])[key]
+    chained = (found.digests or {}).get(key)
+    if chained is None:
+        return False, "no content digest was chained for it (added outside medmassage?)"
+    audit_id, at, action = (found.chained_at or {})[key]
+    if current != chained:
+        return False, (
+            f"its content differs from the digest chained at audit row {audit_id} ({action}, "
+            f"{at}): changed outside medmassage"
+        )
+    matches = f"content digest sha256:{current} as chained at audit row {audit_id} ({action}, {at})"
+    if found.warning:
+        return False, f"{matches}, but the audit log cannot be verified here: {found.warning}"
+    return True, f"{matches}; audit log of {found.rows} rows verified under the key here"
+
+
 # --- the other checks of `db check` ---------------------------------------------------------------
 
 
@@ -612,14 +887,18 @@ def mode_problems(modes: dict[Path, int], folders: Sequence[Path] = ()) -> list[
 
 
 def check_database(
-    conn: sqlite3.Connection, db_modes: dict[Path, int], latest_version: int
+    conn: sqlite3.Connection,
+    db_modes: dict[Path, int],
+    latest_version: int,
+    accept_new_key: bool = False,
 ) -> list[Check]:
     """integrity_check, foreign_key_check, schema version, protective triggers, file modes
     (the database's as found before opening), the audit chain. One read transaction: a
     consistent snapshot even while another process writes."""
-    from medmassage.db import missing_triggers
+    from medmassage.db import trigger_problems
 
     checks: list[Check] = []
+    walked: list[ChainResult] = []
 
     def run(name: str, body) -> None:
         try:
@@ -651,10 +930,20 @@ def check_database(
         return Check(name, False, f"schema version {found}, expected {latest_version}")
 
     def triggers(name: str) -> Check:
-        missing = missing_triggers(conn)
-        if not missing:
+        problems = trigger_problems(conn)
+        if not problems:
             return Check(name, True, "ok")
-        return Check(name, False, f"missing: {', '.join(missing)} (dropped outside medmassage)")
+        missing = [p.rsplit(" ", 1)[0] for p in problems if p.endswith(" missing")]
+        altered = [p.rsplit(" ", 1)[0] for p in problems if p.endswith(" altered")]
+        parts = []
+        if missing:
+            parts.append(f"missing: {', '.join(missing)} (dropped outside medmassage)")
+        if altered:
+            parts.append(
+                f"altered: {', '.join(altered)} (their SQL is not medmassage's: replaced "
+                "outside medmassage)"
+            )
+        return Check(name, False, "; ".join(parts))
 
     def modes(name: str) -> Check:
         if os.name == "nt":
@@ -672,7 +961,24 @@ def check_database(
 
     def chain(name: str) -> Check:
         found = verify(conn)
+        walked.append(found)
         return Check(name, found.problem is None, found.detail, warning=bool(found.warning))
+
+    def contents(name: str) -> Check:
+        from medmassage import records
+
+        found = walked[0] if walked else None
+        if found is None or found.digests is None:
+            return Check(name, False, "not checked: the audit chain could not be read whole")
+        total = len(found.digests)
+        changed = records.compare(records.current_digests(conn), found.digests)
+        if changed:
+            return Check(name, False, records.describe(changed))
+        return Check(name, True, f"ok ({total} records match their audit log)")
+
+    def anchor(name: str) -> Check:
+        found = check_anchor(conn, accept_new_key)
+        return Check(name, found.ok, found.detail, warning=found.warning)
 
     conn.execute("BEGIN")
     try:
@@ -682,6 +988,8 @@ def check_database(
         run("protective triggers", triggers)
         run("file modes", modes)
         run("audit chain", chain)
+        run("record contents", contents)
+        run("audit anchor", anchor)
     finally:
         conn.execute("ROLLBACK")
     return checks

@@ -68,9 +68,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from medmassage import db
+from medmassage import audit, db
+from medmassage.dates import now_stamp
 from medmassage.errors import InputError, MedmassageError, RuntimeProblem
 from medmassage.facts import Facts, differences, read_facts
+from medmassage.manifest import manifest_path, manifest_problems, read_manifest, write_manifest
 from medmassage.migrations import APPLICATION_ID, LATEST_VERSION
 from medmassage.render import USER_PATH_ERRORS, fsync_folder
 
@@ -241,6 +243,74 @@ def _temp_beside(target: Path, label: str) -> Path:
     return target.with_name(f".{target.name}.{label}-tmp{os.getpid()}")
 
 
+# The temporary copies `_temp_beside` names (a backup, a copy kept aside, a staged restore) and
+# the side files SQLite may add to them. Each is a whole copy of the records: created 0600, but
+# one a killed command left behind must not stay.
+_TEMP_LABELS = ("backup", "copy-kept-aside", "restore")
+# Where the owner process cannot be asked (Windows: os.kill(pid, 0) would end it), a temp copy
+# this old is left over: no backup takes a day.
+STALE_AFTER_S = 24 * 3600
+
+
+def _temp_pid(name: str) -> int | None:
+    """The pid in a name `_temp_beside` made (side files included), else None."""
+    if not name.startswith("."):
+        return None
+    for suffix in ("-journal", "-wal", "-shm"):
+        name = name.removesuffix(suffix)
+    stem, dot, tail = name.rpartition(".")
+    label, sep, pid = tail.rpartition("-tmp")
+    if not (dot and sep and stem and label in _TEMP_LABELS and pid.isdigit()):
+        return None
+    return int(pid)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
+
+
+def remove_stale_temps(folders: set[Path] | list[Path]) -> list[Path]:
+    """Remove the temporary copies a killed `db backup` or `db restore` left in `folders`: those
+    whose process is gone (or, where that cannot be asked, a day old). A copy another command
+    is still writing is left alone. Returns what was removed."""
+    removed: list[Path] = []
+    now = time.time()
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            pid = _temp_pid(entry.name)
+            if pid is None or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
+                if _running(pid) and not old:
+                    continue
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed
+
+
+def stale_temps_note(removed: list[Path]) -> list[str]:
+    """The warning for what `remove_stale_temps` removed (file names only)."""
+    if not removed:
+        return []
+    names = ", ".join(sorted(p.name for p in removed))
+    return [f"removed {len(removed)} file(s) left by an interrupted backup or restore: {names}"]
+
+
 def _is_database(candidate: Path, live: Path) -> bool:
     """Whether `candidate` is the practice database or one of its -wal/-shm files."""
     for target in (live, Path(f"{live}-wal"), Path(f"{live}-shm")):
@@ -358,20 +428,39 @@ def backup(live: Path, target: Path | None = None, *, force: bool = False) -> Ba
     started = time.perf_counter()
     if not live.is_file():
         raise InputError("database", str(live), "does not exist yet; nothing to back up")
-    if target is None:
-        target = default_backup_path(live)
-    else:
+    if target is not None:
         check_backup_target(live, target, force=force)
+    # Opened (and so known to be a medmassage database: another program's file is refused
+    # here, untouched) before anything is created beside it.
     source, notes = db.connect(live)
     try:
+        if target is None:
+            target = default_backup_path(live)
+        # What a killed backup left beside this one or in the data folder.
+        folders = {target.parent, live.parent, live.parent / "backups"}
+        notes = notes + stale_temps_note(remove_stale_temps(folders))
         _snapshot(source)  # WAL: writers carry on; the counts and the copy see this snapshot
         try:
             facts = write_verified_copy(source, target, replace=force)
+            # From the same snapshot as the copy: the chain's head the backup holds.
+            head = audit.head(source)
+            practice = source.execute(
+                "SELECT practice_uuid FROM practice_meta WHERE id = 1"
+            ).fetchone()
         finally:
             _end(source)
     finally:
         source.close()
     assert facts is not None
+    with _file_errors(manifest_path(target), "backup"):
+        write_manifest(
+            target,
+            practice=practice[0] if practice else None,
+            written=now_stamp(),
+            schema=facts.version,
+            sessions=facts.sessions,
+            head=head,
+        )
     return BackupDone(
         path=target,
         sessions=facts.sessions,
@@ -484,9 +573,30 @@ def check_restore_file(conn: Any, source: Path) -> Facts:
         missing = db.missing_triggers(conn, facts.version)
         if missing:
             raise _refuse(source, f"lacks protective triggers ({', '.join(missing[:3])})")
+        _check_manifest(conn, source, facts)
     except _errors() as e:
         raise _refuse(source, f"is not a readable SQLite database ({e})") from None
     return facts
+
+
+def _check_manifest(conn: Any, source: Path, facts: Facts) -> None:
+    """A backup whose manifest (written by `db backup`) no longer matches it was changed since
+    it was made: refused. One without a manifest (an older medmassage, or copied without it)
+    is restored as before."""
+    try:
+        data = read_manifest(source)
+    except ValueError as e:
+        raise _refuse(source, str(e)) from None
+    if data is None:
+        return
+    head = audit.head(conn) if facts.version >= 4 else None
+    problems = manifest_problems(source, data, head)
+    if problems:
+        raise _refuse(
+            source,
+            f"differs from its manifest {manifest_path(source).name}: {'; '.join(problems)} — "
+            "changed since `db backup` wrote it (to restore it anyway, move the manifest away)",
+        )
 
 
 def stage_restore(source: Path, staged: Path, live_key: str | None = None) -> tuple[Facts, int]:
@@ -798,6 +908,10 @@ def restore(
     fsync_folder(folder)
     conn, more_notes = db.connect(live, key=key)  # opens as every command will
     try:
+        # The restored chain is the backup's, shorter than what this computer anchored for
+        # this path: the user chose it (the database it replaced is kept aside), so its head
+        # becomes the anchor, and `db check` does not report the restore as rows deleted.
+        audit.keep_anchor(conn, force=True)
         sessions = read_facts(conn).sessions
     finally:
         conn.close()

@@ -115,7 +115,8 @@ def payer_details(given: "CaseInput | CaseEdit") -> dict[str, str | None]:
         "payer_name": clean_text("payer-name", given.payer_name, max_len=NAME_MAX, multiline=False),
         "policy": clean_text("policy", given.policy, max_len=80, multiline=False),
         "claim": clean_text("claim", given.claim, max_len=80, multiline=False),
-        "adjuster": clean_text("adjuster", given.adjuster, max_len=500),
+        # Contact lines, not prose: refused invisible characters like the other short fields.
+        "adjuster": clean_text("adjuster", given.adjuster, max_len=500, prose=False),
     }
 
 
@@ -219,8 +220,11 @@ def case_for_client(
     """The case given by --case, else the client's only open case."""
     if case_ref is not None:
         row = find_case(conn, case_ref)
+        # The client by id, never by name: the user may have typed only the id (SPEC §13).
         if row["client_id"] != client["id"]:
-            raise InputError("case", case_ref, f"belongs to another client, not {client['name']}")
+            raise InputError(
+                "case", case_ref, f"belongs to another client, not client {client['id']}"
+            )
         return row
     open_cases = open_cases_of(conn, client["id"])
     if len(open_cases) == 1:
@@ -228,12 +232,14 @@ def case_for_client(
     if not open_cases:
         raise InputError(
             "case",
-            client["name"],
-            "this client has no open case; open one with: medmassage case open CLIENT …",
+            None,
+            f"client {client['id']} has no open case; open one with: medmassage case open CLIENT …",
         )
     ids = ", ".join(f"{r['id']} ({r['payer_type']})" for r in open_cases)
     raise InputError(
-        "case", client["name"], f"has {len(open_cases)} open cases: {ids}; add --case ID"
+        "case",
+        None,
+        f"client {client['id']} has {len(open_cases)} open cases: {ids}; add --case ID",
     )
 
 

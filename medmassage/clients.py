@@ -34,7 +34,8 @@ def clean_client_fields(raw: dict[str, str | None]) -> dict[str, object]:
         elif field == "phone":
             values[field] = clean_text("phone", value, max_len=40, multiline=False)
         elif field == "address":
-            values[field] = clean_text("address", value, max_len=500, multiline=True)
+            # Lines of an address, not prose: no invisible characters, as in the name.
+            values[field] = clean_text("address", value, max_len=500, multiline=True, prose=False)
     return values
 
 
@@ -86,12 +87,16 @@ def find_client(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
         return found[0]
     if not found:
         raise InputError("client", ref, "no client matches (see: medmassage client list --all)")
-    candidates = ", ".join(
-        f"{r['id']} {r['name']}" + (" (discharged)" if r["status"] == "discharged" else "")
-        for r in found[:10]
-    )
+    # Ids, not names: the others' names are client data the user did not type (SPEC §13);
+    # `client list` shows them.
+    ids = ", ".join(str(r["id"]) for r in found[:10])
     more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-    raise InputError("client", ref, f"matches {len(found)} clients: {candidates}{more}; use the id")
+    raise InputError(
+        "client",
+        ref,
+        f"matches {len(found)} clients (ids {ids}{more}); use the id or more of the name "
+        "(see: medmassage client list --all)",
+    )
 
 
 def list_clients(conn: sqlite3.Connection, include_discharged: bool = False) -> list[dict]:

@@ -73,7 +73,9 @@ def is_encrypted(path: Path) -> bool:
             size = os.fstat(f.fileno()).st_size
     except OSError:
         return False
-    return size > 0 and size % 512 == 0 and head != SQLITE_HEADER
+    # A salt is random: sixteen zero bytes there are a zeroed header, i.e. damage, and must be
+    # reported as such (db.connect does), not met with a prompt for a key.
+    return size > 0 and size % 512 == 0 and head != SQLITE_HEADER and bool(head.strip(b"\x00"))
 
 
 def driver() -> Any:
@@ -681,6 +683,7 @@ def encrypt(path: Path, *, use_keyring: bool, keep_plaintext: bool, timeout: flo
     conn, notes = db.connect(path)  # created and migrated as every command would
     conn.close()
     outcome.warnings += notes
+    outcome.warnings += _remove_own_temps(path)
     key = stored_key(path) if use_keyring else None
     if key is not None:
         outcome.messages.append("used the key already kept in the OS keyring for this database")
@@ -696,7 +699,53 @@ def encrypt(path: Path, *, use_keyring: bool, keep_plaintext: bool, timeout: flo
             outcome.messages.append(f"the key is kept in the OS keyring ({store_key(path, key)})")
         except MedmassageError as e:
             outcome.warnings.append(f"{e}: type the key when asked")
+    outcome.warnings += plaintext_copies(path)
     return outcome
+
+
+def _remove_own_temps(path: Path) -> list[str]:
+    """Before encrypting: the temporary copies a killed `db encrypt`/`decrypt`/`rekey`,
+    `db backup` or `db restore` left beside the database are plaintext records; remove them
+    (a copy a running command is writing is left alone)."""
+    from medmassage.backup import _running, remove_stale_temps, stale_temps_note
+
+    removed = remove_stale_temps({path.parent, path.parent / "backups"})
+    prefix = f".{path.name}.convert-tmp"
+    for entry in sorted(path.parent.glob(f"{prefix}*")):
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            _remove_quietly(entry)
+            removed.append(entry)
+    return stale_temps_note(removed)
+
+
+def plaintext_copies(path: Path) -> list[str]:
+    """What medmassage made beside the database that stays in plaintext after `db encrypt`:
+    older backups, copies kept aside by a restore, notes kept for recovery. Named (never read)
+    so the user can decide; their content is theirs to delete or keep."""
+    found: list[str] = []
+    folder = path.parent
+    backups = [
+        p for p in sorted((folder / "backups").glob("*.db")) if p.is_file() and not is_encrypted(p)
+    ]
+    aside = sorted(folder.glob(f"{path.name}.before-restore-*"))
+    notes = sorted((folder / "recovered-notes").glob("*.md"))
+    if backups:
+        found.append(
+            f"{len(backups)} older backup(s) in {folder / 'backups'} are not encrypted: make a "
+            "new backup (medmassage db backup) and delete them"
+        )
+    if aside:
+        found.append(
+            f"{len(aside)} copy(ies) kept aside by a restore ({aside[0].name}…) are not "
+            "encrypted: delete them once you no longer need them"
+        )
+    if notes:
+        found.append(
+            f"{len(notes)} note(s) kept in {folder / 'recovered-notes'} are plain text: delete "
+            "them once used"
+        )
+    return found
 
 
 def decrypt(path: Path, *, confirm: Callable[[], bool], timeout: float) -> Outcome:

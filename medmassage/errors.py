@@ -14,6 +14,19 @@ class MedmassageError(Exception):
     exit_code = 1
 
 
+class Withheld:
+    """The value of an InputError that must not be repeated: note text (even the user's own,
+    just typed: messages end up in terminals' scrollback, logs and bug reports). The message
+    shows its size; the error says which character or rule is at fault and where."""
+
+    def __init__(self, size: int, unit: str = "characters") -> None:
+        self.size = size
+        self.unit = unit
+
+    def __repr__(self) -> str:
+        return f"(text not shown, {self.size:,} {self.unit})"
+
+
 class InputError(MedmassageError):
     """Bad input or usage: nothing was written. Exit code 2."""
 

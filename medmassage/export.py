@@ -49,7 +49,7 @@ from typing import NamedTuple, TextIO, TypeVar
 from medmassage.dates import now_stamp
 from medmassage.db import read_snapshot
 from medmassage.errors import InputError
-from medmassage.render import fsync_folder, path_error
+from medmassage.render import fsync_folder, output_target, path_error
 
 EXPORT_FORMAT = "medmassage-export"
 EXPORT_VERSION = 1
@@ -315,16 +315,17 @@ class Staged:
     def __init__(self) -> None:
         self._files: list[tuple[Path, Path, TextIO]] = []
 
-    def open(self, target: Path) -> TextIO:
-        if not target.name:
-            raise InputError("output", str(target), "give a file name")
+    def open(self, output: Path) -> TextIO:
+        # Never over a database, its -wal/-shm, a FIFO or a device; a symlink's target is
+        # replaced, the link kept (render.output_target).
+        target = output_target(output)
         temp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         with contextlib.suppress(OSError):
             temp.unlink()  # left by a crashed run with the same pid
         try:
             fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except OSError as e:
-            raise path_error(target, e) from None
+            raise path_error(output, e) from None
         out = open(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)  # noqa: SIM115
         self._files.append((temp, target, out))
         return out

@@ -388,4 +388,6 @@ def _visit(
 
 def bundle_bytes(bundle: dict) -> bytes:
     """The bundle as UTF-8 JSON, the same bytes for the same data."""
-    return (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    from medmassage.textsafety import json_visible  # invisible characters as \u escapes
+
+    return (json_visible(json.dumps(bundle, indent=2, ensure_ascii=False)) + "\n").encode("utf-8")

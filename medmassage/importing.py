@@ -76,7 +76,7 @@ from medmassage.authorizations import Authorization, load_many
 from medmassage.billing import Billing, bill
 from medmassage.coverage import in_force, window_for
 from medmassage.dates import monday_of, now_stamp, parse_date_time, today
-from medmassage.errors import InputError
+from medmassage.errors import InputError, Withheld
 from medmassage.sessions import (
     CPT_INSERT,
     NOTE_FIELDS,
@@ -356,6 +356,7 @@ class _Row(NamedTuple):
     minutes: int
     override: str | None
     billing: Billing
+    ref: str  # the client cell as typed (shared between rows): what an error may repeat
 
     def prepared(self, notes: dict[str, str | None] | None = None) -> PreparedSession:
         regions, techniques = list(self.regions), dict(self.techniques)
@@ -443,7 +444,7 @@ def _import(
     if run.unknown and not create_clients:
         raise _unknown_clients(run.unknown)
     run.in_file.clear()  # duplicates within the file are settled; free the memory
-    _check_against_record(conn, run.rows, run.clients)
+    _check_against_record(conn, run.rows)
 
     states, notices = run.book()
     if run.new_clients:
@@ -489,6 +490,7 @@ class _Run:
         self.in_file: dict[tuple, int] = {}  # duplicate key → line
         self.new_clients: dict[str, NewClient] = {}
         self.unknown: list[tuple[int, str]] = []
+        self.refs: dict[str, str] = {}  # client cells, stripped, one string per distinct value
         self.rows: list[_Row] = []  # in the file's order
         # Set by book(), by the rows' index: each row's prescription check when that found a
         # problem (None for most rows).
@@ -558,6 +560,7 @@ class _Run:
                 prepared.minutes,
                 prepared.override,
                 billing,
+                self.refs.setdefault(ref.strip(), ref.strip()),
             )
         )
 
@@ -624,7 +627,9 @@ def _at(line: int, error: InputError, cells: dict[str, str]) -> ImportRefused:
     value = error.value
     if error.field == "technique minutes":
         value = cells["techniques"]  # the minutes alone would not say which technique
-    return ImportRefused(line, column, "" if value is None else str(value), error.allowed)
+    if not isinstance(value, Withheld):  # note text stays unshown (its size is all it says)
+        value = "" if value is None else str(value)
+    return ImportRefused(line, column, value, error.allowed)
 
 
 def _session_input(
@@ -745,7 +750,7 @@ def _technique_key(techniques: tuple, cache: dict[tuple, tuple]) -> tuple:
     return key
 
 
-def _check_against_record(conn: sqlite3.Connection, rows: list[_Row], clients: _Clients) -> None:
+def _check_against_record(conn: sqlite3.Connection, rows: list[_Row]) -> None:
     """Refuse a row that repeats a session already on record (void sessions do not count)."""
     if not rows:
         return
@@ -778,7 +783,9 @@ def _check_against_record(conn: sqlite3.Connection, rows: list[_Row], clients: _
         raise ImportRefused(
             line,
             "row",
-            f"{clients.by_id[row.client_id]['name']}, {row.iso} {row.start}".rstrip(),
+            # The client as the file names it: a row naming client `1` must not print the
+            # name on record (SPEC §13).
+            f"{row.ref}, {row.iso} {row.start}".rstrip(),
             f"repeats session {session_id}, already on record (same client, date, time, pain "
             "and techniques)",
         )

@@ -479,6 +479,14 @@ DROP TRIGGER session_locked_update;
 CREATE INDEX session_drafts ON session(date) WHERE status = 'draft';
 """
 
+# Content digests (SPEC §13, medmassage/records.py): each chain row may carry the digest of the
+# record its audit row changed, so `db check` can tell a record edited, added or deleted with
+# another SQLite tool. db.migrate then chains a "baseline" digest of every record already there,
+# in this migration's transaction (records.record_all).
+M007_CONTENT_DIGESTS = """
+ALTER TABLE audit_chain ADD COLUMN digest TEXT CHECK (digest IS NULL OR length(digest) = 64);
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
@@ -487,6 +495,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "m004_audit_chain", M004_AUDIT_CHAIN),
     (5, "m005_session_index", M005_SESSION_INDEX),
     (6, "m006_authorizations", M006_AUTHORIZATIONS),
+    (7, "m007_content_digests", M007_CONTENT_DIGESTS),
 ]
 
 # Migrations that rebuild a table: they run with foreign keys off (a DROP of a parent table

@@ -44,7 +44,7 @@ def _clean(field: str, value: str) -> str | None:
             raise InputError("license-state", value, "a two-letter state code, e.g. WA")
         return text or None
     if field == "address":
-        return clean_text(field, value, max_len=500)
+        return clean_text(field, value, max_len=500, prose=False)  # lines, not prose
     return clean_text(field.replace("_", "-"), value, max_len=NAME_MAX, multiline=False)
 
 

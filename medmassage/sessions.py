@@ -22,7 +22,7 @@ from medmassage.cases import report_status
 from medmassage.catalog import STRICT_RX_PAYERS
 from medmassage.coverage import Visit, cover, outside_flag, window_for
 from medmassage.dates import monday_of, now_stamp
-from medmassage.errors import InputError, RuleRefused
+from medmassage.errors import InputError, RuleRefused, Withheld
 from medmassage.progress import rule_text
 from medmassage.validate import (
     MAX_MINUTES,
@@ -251,9 +251,9 @@ def _starts(a: Authorization) -> date:
 
 def check_case_open(case: sqlite3.Row | dict) -> None:
     if case["status"] != "open":
-        raise InputError(
-            "case", case["id"], f"is closed ({case['close_reason']}); open a new case to treat"
-        )
+        # The date, not the reason: a close reason is free text (often about the client).
+        since = f" (since {case['close_date']})" if case["close_date"] else ""
+        raise InputError("case", case["id"], f"is closed{since}; open a new case to treat")
 
 
 def prepare_session(given: SessionInput, custom: dict[str, str]) -> PreparedSession:
@@ -737,7 +737,9 @@ def void_session(conn: sqlite3.Connection, session_id: int, reason: str) -> None
     with db.transaction(conn):
         row = get_session_row(conn, session_id)
         if row["status"] == "void":
-            raise InputError("session", session_id, f"is already void ({row['void_reason']})")
+            # When, not why: the reason is free text, and may be about the client.
+            voided = f" (since {row['voided_at'][:10]})" if row["voided_at"] else ""
+            raise InputError("session", session_id, f"is already void{voided}")
         conn.execute(
             "UPDATE session SET status = 'void', void_reason = ?, voided_at = ? WHERE id = ?",
             (why, now_stamp(), session_id),
@@ -866,6 +868,15 @@ def soap_template(notes: dict[str, str | None] | None = None) -> str:
     return SOAP_TEMPLATE.format(**{k: notes.get(k) or "" for k in NOTE_FIELDS})
 
 
+def _near_heading(heading: str) -> str | None:
+    """The heading a line like `# Assesment` meant, if it is that close to one."""
+    import difflib
+
+    names = {h.lower(): h for h in NOTE_HEADINGS.values()}
+    found = difflib.get_close_matches(heading, list(names), n=1, cutoff=0.7)
+    return names[found[0]] if found else None
+
+
 def parse_soap_text(text: str) -> dict[str, str | None]:
     """Read notes written under `# Subjective`, `# Objective`, … headings.
 
@@ -877,16 +888,26 @@ def parse_soap_text(text: str) -> dict[str, str | None]:
     by_heading.update({"s": "subjective", "o": "objective", "a": "assessment", "p": "plan"})
     sections: dict[str, list[str]] = {k: [] for k in NOTE_FIELDS}
     current = "subjective"
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if line.startswith(COMMENT):
             continue
         if line.startswith("#"):
             heading = line.lstrip("#").strip().rstrip(":").lower()
             if heading not in by_heading:
+                use = "use " + ", ".join(f"# {h}" for h in NOTE_HEADINGS.values())
+                near = _near_heading(heading)
+                if near:  # a misspelt heading (# Assesment): shown, with the one meant
+                    raise InputError(
+                        "notes",
+                        line.strip(),
+                        f"unknown heading; {use} (line {number}: did you mean # {near}?)",
+                    )
+                # Any other line starting with "#" ("#3 tender at…") is note text: not repeated.
                 raise InputError(
                     "notes",
-                    line.strip(),
-                    "unknown heading; use " + ", ".join(f"# {h}" for h in NOTE_HEADINGS.values()),
+                    Withheld(len(line)),
+                    f"line {number} starts with '#' but is not a heading; {use}, or start the "
+                    "line with a space",
                 )
             current = by_heading[heading]
             continue

@@ -16,7 +16,8 @@ from medmassage.catalog import (
     TECHNIQUES,
     UNITS_RULES,
 )
-from medmassage.errors import InputError
+from medmassage.errors import InputError, Withheld
+from medmassage.textsafety import describe, invisible_at
 
 MAX_MINUTES = 480  # one visit; a typo like 450 for 45 still fits, 4500 does not
 NAME_MAX = 200
@@ -59,46 +60,81 @@ def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 # Characters that must not be stored, found by a compiled regex (a per-character Python loop
 # took 4.5 s of a 100,000-row import): lone surrogates (an argument that was not valid UTF-8,
 # e.g. a Latin-1 paste), and C0/DEL/C1 control characters (a NUL truncates in SQLite, an escape
-# sequence repaints the terminal) — line breaks and tabs allowed in multi-line text.
+# sequence repaints the terminal) — line breaks and tabs allowed in multi-line text. Names and
+# other short fields also refuse invisible characters (textsafety: bidi overrides, zero-width
+# spaces, soft hyphens…); prose (notes, reasons) keeps them, and every display escapes them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # multi-line: \t \n \r allowed
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _bad_character(text: str, multiline: bool) -> str | None:
-    """Why `text` cannot be stored, if it holds a character that must not be."""
+def _bad_character(text: str, multiline: bool, prose: bool | None = None) -> str | None:
+    """Why `text` cannot be stored, if it holds a character that must not be.
+
+    `prose` (default: `multiline`) is free text such as a SOAP note, which may hold invisible
+    format characters; anything else — a name, a phone number, a claim number, an address — is
+    refused them (a joiner inside a Persian or Indic word excepted: textsafety.joiner_in_word).
+    """
     if _SURROGATE.search(text):
         return "not valid UTF-8 text (check the terminal's encoding)"
-    if (_CONTROL if multiline else _CONTROL_ONE_LINE).search(text):
-        return "control characters are not allowed"
+    found = (_CONTROL if multiline else _CONTROL_ONE_LINE).search(text)
+    if found:
+        return f"control characters are not allowed ({_where(text, found.start())})"
+    if not (multiline if prose is None else prose):
+        at = invisible_at(text)
+        if at is not None:
+            return (
+                f"invisible character {_where(text, at)}: names, numbers and other short fields "
+                "take visible letters (any script), digits, spaces and punctuation"
+            )
     return None
 
 
-def clean_text(field: str, value: str | None, *, max_len: int = TEXT_MAX, multiline: bool = True):
-    """Free text: checked, NFC-normalised, stripped of surrounding spaces."""
+def _where(text: str, at: int) -> str:
+    """`U+202E RIGHT-TO-LEFT OVERRIDE at character 4`: which character, and where."""
+    return f"{describe(text[at])} at character {at + 1}"
+
+
+def clean_text(
+    field: str,
+    value: str | None,
+    *,
+    max_len: int = TEXT_MAX,
+    multiline: bool = True,
+    prose: bool | None = None,
+):
+    """Free text: checked, NFC-normalised, stripped of surrounding spaces.
+
+    `prose` (default: `multiline`): notes and reasons, which keep invisible format characters
+    and whose text an error never repeats (it names the character and where it is instead)."""
     if value is None:
         return None
+    prose = multiline if prose is None else prose
     # Check before stripping: str.strip() would silently drop \r, \x0b, \x1c… at the ends.
-    problem = _bad_character(value, multiline)
+    problem = _bad_character(value, multiline, prose)
     if problem:
-        raise InputError(field, _shown(value), problem)
+        raise InputError(field, Withheld(len(value)) if prose else _shown(value), problem)
     text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
     if "\r" in text:
-        raise InputError(field, _shown(value), "control characters are not allowed")
+        at = text.index("\r")
+        shown = Withheld(len(value)) if prose else _shown(value)
+        raise InputError(field, shown, f"control characters are not allowed ({_where(text, at)})")
     if len(text) > max_len:
-        raise InputError(field, _shown(value) + "…", f"at most {max_len} characters")
+        shown = Withheld(len(text)) if prose else _shown(value) + "…"
+        raise InputError(field, shown, f"at most {max_len:,} characters (this has {len(text):,})")
     return text or None
 
 
 def _shown(value: str) -> str:
-    """The value as an error message may show it: short, and printable whatever it held."""
+    """The value as an error message may show it: short, and printable whatever it held (the
+    message's repr() writes invisible characters as \\u escapes; surrogates are escaped here)."""
     return value[:40].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def required_text(field: str, value: str | None, *, max_len: int = TEXT_MAX) -> str:
     text = clean_text(field, value, max_len=max_len, multiline=max_len > NAME_MAX)
     if not text:
-        raise InputError(field, value, "required: give some text")
+        raise InputError(field, value, "required: give some text")  # blank: nothing to hide
     return text
 
 

@@ -16,9 +16,11 @@ from medmassage.render import (
     is_terminal,
     json_text,
     markdown_table,
+    on_screen,
     plain_table,
     write_output,
 )
+from medmassage.textsafety import visible
 
 if TYPE_CHECKING:  # chart pulls in the case and intake modules: only progress needs them
     from medmassage.chart import Progress, VisitRow
@@ -311,7 +313,7 @@ def progress_title(p: Progress) -> str:
 
 def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None) -> None:
     if fmt == "json":
-        write_output(json_text(p.to_dict()), output)
+        write_output(on_screen(json_text(p.to_dict()), output, as_json=True), output)
         return
     if fmt == "csv":
         rows = []
@@ -336,7 +338,7 @@ def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None
                     "authorization_visit": v.authorization_visit,
                 }
             )
-        write_output(csv_text(rows, PROGRESS_CSV_KEYS), output)
+        write_output(on_screen(csv_text(rows, PROGRESS_CSV_KEYS), output), output)
         return
     visits = p.visits if last is None else p.visits[-last:]
     hidden = len(p.visits) - len(visits)
@@ -346,11 +348,13 @@ def render_progress(p: Progress, fmt: str, output: Path | None, last: int | None
     # when the claim has been renewed.
     many = len(numbers) > 1
     columns = PROGRESS_COLUMNS if many else [c for c in PROGRESS_COLUMNS if c.key != "auth"]
-    summary = progress_summary(p)
+    # Names, goals, PSFS activities and prescribers are stored text: escaped once, for the
+    # terminal, plain text and Markdown alike (the table's cells are escaped by render).
+    summary = [(visible(k), visible(v)) for k, v in progress_summary(p)]
     used = sorted({n for v in visits for n, _ in v.techniques if n in TECHNIQUE_ABBREVIATIONS})
     legend = ", ".join(f"{TECHNIQUE_ABBREVIATIONS[n]} = {n}" for n in used)
     note = f"… {hidden} earlier visit(s) not shown; --all shows every visit" if hidden else ""
-    title = progress_title(p)
+    title = visible(progress_title(p))
     if fmt == "md":
         lines = [f"## {title}", ""]
         if note:
@@ -416,5 +420,5 @@ def _rich_progress(
             or value.startswith(("due now", "not yet valid"))
         ):
             style = "red"
-        grid.add_row(label, Text(value, style=style))
+        grid.add_row(Text(label), Text(value, style=style))  # Text: a label is never markup
     con.print(grid)

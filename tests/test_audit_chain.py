@@ -34,6 +34,8 @@ CHECK_NAMES = [
     "protective triggers",
     "file modes",
     "audit chain",
+    "record contents",
+    "audit anchor",
 ]
 
 
@@ -164,6 +166,8 @@ def test_fresh_database_checks_ok(cli, db_path):
         "protective triggers: ok",
         "file modes: ok (database owner-only)",
         "audit chain: ok (no audit rows yet)",
+        "record contents: ok (0 records match their audit log)",
+        "audit anchor: ok (no audit rows yet)",
     ]
     assert result.stderr == ""
 
@@ -218,7 +222,13 @@ def test_the_key_is_owner_only_and_outside_the_database(umask_022, sh, tmp_path,
     # the database holds the key id, never the key
     assert bytes.fromhex(secret.strip()) not in db.read_bytes()
     assert secret.strip().encode() not in db.read_bytes()
-    assert [p.name for p in key.parent.iterdir()] == [key.name]  # no temp file left
+    # Beside it, the anchor (the chain's head, owner-only too); no temp file left.
+    found = sorted(p.name for p in key.parent.iterdir())
+    anchors = [n for n in found if n.endswith(".anchor")]
+    assert found == sorted([key.name, *anchors]) and len(anchors) == 1
+    anchor = key.parent / anchors[0]
+    assert mode(anchor) == 0o600
+    assert json.loads(anchor.read_text())["database"] == os.path.realpath(db)
 
 
 @pytest.fixture
@@ -553,7 +563,8 @@ def test_missing_key_warns_keeps_the_tool_usable_and_starts_a_new_key(busy, db_p
     )
     assert lines(result)["audit chain"] == warning
     data = json.loads(busy("db", "check", "-f", "json").stdout)
-    assert data["ok"] is True and data["checks"][-1]["warning"] is True
+    by_name = {c["name"]: c for c in data["checks"]}
+    assert data["ok"] is True and by_name["audit chain"]["warning"] is True
     strict = check(busy, "--strict")
     assert strict.exit_code == 1
     assert strict.stderr.strip() == f"error: audit chain: {warning}"
@@ -594,7 +605,8 @@ def assert_ok_with_warning(cli: Cli) -> str:
     result = check(cli)
     assert result.exit_code == 0, result.stdout + result.stderr
     found = lines(result)
-    assert all(found[n].startswith("ok") for n in CHECK_NAMES[:-1]), result.stdout
+    others = [n for n in CHECK_NAMES if n not in ("audit chain", "audit anchor")]
+    assert all(found[n].startswith("ok") for n in others), result.stdout
     assert found["audit chain"].startswith("warning: ")
     return found["audit chain"]
 

@@ -107,7 +107,9 @@ def test_backup_is_owner_only_standalone_verified_and_identical(umask_022, busy,
     assert float(match.group(3)) == pytest.approx(target.stat().st_size / 1e6, abs=0.05)
     assert result.stdout == ""
     assert mode(target) == 0o600
-    assert listing(target.parent) == ["copy.db"]  # one standalone file, no temp, no -wal
+    # One standalone file (no temp, no -wal) and its manifest.
+    assert listing(target.parent) == ["copy.db", "copy.db.manifest.json"]
+    assert mode(target.parent / "copy.db.manifest.json") == 0o600
     assert pragma(target, "journal_mode") == "delete"
     assert pragma(target, "integrity_check") == "ok"
     assert dump(target) == dump(db_path)
@@ -311,7 +313,9 @@ def test_backups_taken_while_another_process_writes_verify_and_restore(busy, db_
     assert sessions == sorted(sessions)  # each copy is a later snapshot
     assert len(set(sessions)) > 1, sessions  # the writer was writing while the copies were made
     assert sessions[-1] <= written + 2  # (+2: the sessions logged before the writer)
-    assert listing(tmp_path / "copies") == [c.name for c in copies]
+    assert listing(tmp_path / "copies") == sorted(
+        [c.name for c in copies] + [f"{c.name}.manifest.json" for c in copies]
+    )
 
     for n, copy in enumerate(copies):
         fresh = tmp_path / "fresh" / f"{n:02}" / "practice.db"
@@ -635,6 +639,8 @@ def test_restore_of_a_backup_with_another_page_size(busy, db_path, tmp_path):
     conn.execute("VACUUM")
     conn.close()
     assert pragma(copy, "page_size") == 1024
+    # Changed on purpose after it was made: its manifest would refuse it, so it goes.
+    (tmp_path / "copy.db.manifest.json").unlink()
     busy("client", "add", "John Roe")
     busy("db", "restore", str(copy), "--yes")
     assert dump(db_path) == dump(copy)

@@ -640,7 +640,10 @@ def _still_usable(db: Path) -> None:
 
 def test_kill_9_loses_no_acknowledged_write_short(seeded, tmp_path):
     figures = kill_harness(seeded, tmp_path / "work", SHORT_KILLS, seed=20261127)
-    assert figures["acknowledged"] > SHORT_KILLS  # the children did work before dying
+    # The children did work before dying. How much depends on the machine's speed (random
+    # kill delays of 0–250 ms against a start-up of ~100–200 ms): half a unit per kill is
+    # enough to show the kills land mid-work; the property is 0 corrupt, 0 lost.
+    assert figures["acknowledged"] >= SHORT_KILLS // 2
     _still_usable(seeded)
     print(_report_kills(figures))
 

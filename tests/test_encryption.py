@@ -215,6 +215,32 @@ def test_encrypt_says_what_became_of_the_plaintext(notes, practice, db_path):
     assert "used the key already kept in the OS keyring" in err
 
 
+def test_encrypt_removes_the_temp_copies_a_killed_command_left_and_names_plaintext_copies(
+    notes, practice, db_path, tmp_path
+):
+    """Before encrypting, the tool's own temp copies left by a killed command (plaintext
+    records) are removed; what it keeps on purpose in plaintext is named, never read out."""
+    practice("db", "backup")  # a plaintext backup in backups/
+    dead = 2**22 + 12345  # no such process
+    left = [
+        db_path.with_name(f".{db_path.name}.convert-tmp{dead}"),
+        db_path.with_name(f".{db_path.name}.backup-tmp{dead}"),
+    ]
+    for path in left:
+        path.write_bytes(MARKER.encode())
+    store(db_path)
+    err = practice("db", "encrypt", "--keyring").stderr
+    assert not any(p.exists() for p in left)
+    assert "older backup(s)" in err and "are not encrypted" in err
+    assert MARKER not in err
+    leftovers = {
+        name: data
+        for name, data in files_beside(db_path).items()
+        if name.startswith(".") and MARKER.encode() in data
+    }
+    assert leftovers == {}
+
+
 def test_keep_plaintext_keeps_the_old_file_owner_only(notes, practice, db_path):
     store(db_path)
     err = practice("db", "encrypt", "--keyring", "--keep-plaintext").stderr

@@ -938,11 +938,27 @@ def test_errors_do_not_name_a_client_given_by_id(private_client, args):
 )
 def test_the_stored_text_check_refuses_exactly_control_characters_and_surrogates(text, multiline):
     """validate's regexes against Unicode's own definition: category Cc (C0, DEL, C1) and Cs
-    (lone surrogates) are refused, but tab and line breaks in multi-line text."""
+    (lone surrogates) are refused, but tab and line breaks in multi-line text; one-line text
+    also refuses invisible characters (Cf, Zl, Zp, Hangul fillers), but for a ZWNJ/ZWJ right
+    after a letter or mark outside the Latin blocks (tests/test_text_safety.py)."""
     from medmassage.validate import _bad_character
 
     allowed = "\t\n\r" if multiline else ""
     bad = [ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed]
+    if not multiline:
+        from medmassage.textsafety import _regex
+
+        invisible = _regex("invisible")
+        fillers = "\u115f\u1160\u3164\uffa0"
+        for i, ch in enumerate(text):
+            if ch in "\u200c\u200d" and i and text[i - 1] >= "\u0370":
+                before = unicodedata.category(text[i - 1])
+                if before[0] in "LM" or (ch == "\u200d" and before == "So"):
+                    continue
+            if unicodedata.category(ch) in ("Cf", "Zl", "Zp") or ch in fillers:
+                bad.append(ch)
+            elif unicodedata.category(ch) == "Cn" and invisible.match(ch):
+                bad.append(ch)  # format characters of a later Unicode than this Python's
     assert (_bad_character(text, multiline) is not None) == bool(bad)
     if any(unicodedata.category(ch) == "Cs" for ch in text):
         assert _bad_character(text, multiline) == (

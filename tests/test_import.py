@@ -385,17 +385,17 @@ BAD_FILES = [
     ),
     pytest.param(
         f"{HEADER}\nAnn,2026-11-20,6,3,swedish=30,neck\n",
-        ["line 2: client: 'Ann' — matches 2 clients", "3 Ann Lee", "4 Anna Smith"],
+        ["line 2: client: 'Ann' — matches 2 clients (ids 3, 4)"],
         id="ambiguous-client",
     ),
     pytest.param(
         f"{HEADER}\nAnna Smith,2026-11-20,6,3,swedish=30,neck\n",
-        ["line 2: case: 'Anna Smith' — this client has no open case"],
+        ["line 2: case: (missing) — client 4 has no open case"],
         id="client-without-case",
     ),
     pytest.param(
         f"{HEADER},case\n{GOOD},2\n",
-        ["line 2: case: '2' — belongs to another client, not Jane Doe"],
+        ["line 2: case: '2' — belongs to another client, not client 1"],
         id="case-of-another-client",
     ),
     pytest.param(
@@ -522,7 +522,7 @@ def test_create_clients_adds_them_then_the_import_runs_once_they_have_a_case(
 
     refused = import_file(clinic, path, ok=False)
     assert refused.exit_code == 2
-    assert "line 3: case: 'Zed Zulu' — this client has no open case" in one_line_error(refused)
+    assert "line 3: case: (missing) — client 5 has no open case" in one_line_error(refused)
 
     clinic(
         "case", "open", "Zed", "--payer", "self-pay", "--dx", "M54.2", "--referrer", "Dr Who",

@@ -75,6 +75,27 @@ INSERT INTO audit (id, at, actor, action, entity, entity_id)
     VALUES (1, '2026-11-20T10:00:00+00:00', 'dana', 'log', 'session', 1);
 """
 
+# The same rows as a medmassage at schema 6 wrote them: the prescription is the case's first
+# authorization (M006 moved it there).
+_V1_CASE = (
+    "INSERT INTO care_case\n"
+    "    (id, client_id, payer_type, referrer, rx_date, rx_until, visits_authorized, opened)\n"
+    "    VALUES (1, 1, 'health', 'Dr A', '2026-11-01', '2026-12-31', 12, "
+    "'2026-11-01T09:00:00+00:00');"
+)
+_V6_CASE = """INSERT INTO care_case (id, client_id, payer_type, opened)
+    VALUES (1, 1, 'health', '2026-11-01T09:00:00+00:00');
+INSERT INTO authorization
+    (id, case_id, prescriber, written, valid_from, valid_until, visits, created)
+    VALUES (1, 1, 'Dr A', '2026-11-01', '2026-11-01', '2026-12-31', 12,
+            '2026-11-01T09:00:00+00:00');"""
+V6_ROWS = V1_ROWS.replace(_V1_CASE, _V6_CASE)
+assert V6_ROWS != V1_ROWS
+
+
+def rows_for(version: int) -> str:
+    return V6_ROWS if version >= 6 else V1_ROWS
+
 
 def _dump(path: Path, columns: dict[str, list[str]] | None = None):
     """Every row of every table; with `columns`, only those columns (an upgrade may add some)."""
@@ -125,7 +146,13 @@ def _assert_kept_through_m006(
     after = _dump(path, now)[0]
     for table, names in kept.items():
         index = [columns[table].index(c) for c in names]
-        assert after[table] == [tuple(row[i] for i in index) for row in before[table]], table
+        expected = [tuple(row[i] for i in index) for row in before[table]]
+        if table in ("audit", "audit_chain"):  # M007 appends a baseline digest per record
+            assert after[table][: len(expected)] == expected, table
+        else:
+            assert after[table] == expected, table
+    if "rx_date" not in columns["care_case"]:  # schema 6 or later: nothing moved
+        return
     old_cases = [dict(zip(columns["care_case"], row, strict=True)) for row in before["care_case"]]
     moved = query(
         path,
@@ -157,11 +184,21 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
         assert db.missing_triggers(conn) == []
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        # The old audit row is chained, under this practice's new key (outside the file).
+        # The old audit row is chained, under this practice's new key (outside the file),
+        # then M007 chains a baseline digest of every record (SPEC §13).
         chained = conn.execute("SELECT audit_id, key_id FROM audit_chain").fetchall()
         key = audit.read_key(audit.key_path(audit.practice_id(conn)))
-        assert [tuple(r) for r in chained] == [(1, key.key_id)]
-        assert audit.verify(conn).detail.startswith("ok (1 rows verified")
+        assert tuple(chained[0]) == (1, key.key_id)
+        assert all(r[1] is None for r in chained[1:])
+        baseline = conn.execute(
+            "SELECT entity, count(*) FROM audit WHERE action = 'baseline' GROUP BY entity"
+        ).fetchall()
+        assert dict(map(tuple, baseline)) == {
+            "client": 1, "case": 1, "authorization": 1, "session": 1, "progress_report": 1,
+        } | {e: n for e, n in map(tuple, baseline) if e not in (
+            "client", "case", "authorization", "session", "progress_report")}  # fmt: skip
+        assert len(chained) == 1 + sum(n for _, n in baseline)
+        assert audit.verify(conn).detail.startswith(f"ok ({len(chained)} rows verified")
     finally:
         conn.close()
     _assert_kept_through_m006(path, before, columns)
@@ -186,9 +223,7 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
     assert count_rows(path)["progress_report"] == 2
     check = cli("db", "check")
     assert all(line.split(": ", 1)[1].startswith("ok") for line in check.stdout.splitlines())
-    assert check.stdout.splitlines()[-1].startswith(
-        f"audit chain: ok ({count_rows(path)['audit']} rows verified"
-    )
+    assert f"audit chain: ok ({count_rows(path)['audit']} rows verified" in check.stdout
 
 
 @pytest.mark.parametrize("version", BEFORE_CHAIN, ids=lambda v: f"from-v{v}")
@@ -210,10 +245,11 @@ def test_upgrade_chains_a_long_old_audit_log_in_order(tmp_path, version):
 
     cli = Cli(path)
     result = cli("db", "check")
-    assert result.stdout.splitlines()[-1].startswith("audit chain: ok (1500 rows verified")
-    assert _dump(path)[0]["audit"] == before
+    baseline = query(path, "SELECT count(*) FROM audit WHERE action = 'baseline'")[0][0]
+    assert f"audit chain: ok ({1500 + baseline} rows verified" in result.stdout
+    assert _dump(path)[0]["audit"][:1500] == before  # the old rows as they were, then M007's
     chain = query(path, "SELECT audit_id, key_id IS NOT NULL FROM audit_chain ORDER BY audit_id")
-    assert [tuple(r) for r in chain] == [(i, int(i == 1)) for i in range(1, 1501)]
+    assert [tuple(r) for r in chain] == [(i, int(i == 1)) for i in range(1, 1501 + baseline)]
     # An old row edited after the upgrade (the trigger dropped and put back) is found.
     raw = sqlite3.connect(path)
     trigger = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_no_update'")
@@ -272,7 +308,7 @@ def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
     conn, _ = db.connect(path)
     try:
         with db.transaction(conn):
-            for statement in db._statements(V1_ROWS.split("INSERT INTO audit")[0]):
+            for statement in db._statements(rows_for(version).split("INSERT INTO audit")[0]):
                 conn.execute(statement)
             for action, entity, entity_id in (
                 ("add", "client", 1),
@@ -293,7 +329,9 @@ def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
     monkeypatch.setattr(migrations, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
     cli = Cli(path)
     check = cli("db", "check")  # migrates on open, then checks
-    assert check.stdout.splitlines()[-1].startswith("audit chain: ok (5 rows verified")
+    baseline = query(path, "SELECT count(*) FROM audit WHERE action = 'baseline'")[0][0]
+    assert baseline >= 4  # M007: client, case, authorization, session, …
+    assert f"audit chain: ok ({5 + baseline} rows verified" in check.stdout
     assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
     _assert_kept_through_m006(path, before, columns)
     # Today's commands on the upgraded case: a renewal, a visit under it, the chain still ok.

@@ -119,7 +119,7 @@ def open_(
         dx_rows = diagnoses(conn, case_id)
     for other in already:
         warn(
-            f"{row['name']} already has case {other['id']} open ({other['payer_type']}); a "
+            f"client {row['id']} already has case {other['id']} open ({other['payer_type']}); a "
             f"renewed prescription or re-authorization of that claim goes on it: medmassage "
             f"case renew {other['id']} … (from now on session log needs --case)"
         )

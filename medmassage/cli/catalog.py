@@ -81,6 +81,6 @@ def add_technique(
     """Add a technique of your own, mapped to one of the CPT codes medmassage knows."""
     from medmassage.sessions import add_custom_technique
 
-    with database(ctx) as conn:
+    with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         add_custom_technique(conn, name, cpt)
     say(f"Added technique {name.strip().lower()} → {cpt}")

@@ -36,7 +36,7 @@ def add(
     """Add a client; prints the new client id."""
     from medmassage.clients import add_client
 
-    with database(ctx) as conn:
+    with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         client_id = add_client(
             conn,
             {

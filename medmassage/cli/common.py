@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from medmassage.errors import MedmassageError
+from medmassage.textsafety import visible
 
 # --- shared options (one bundle for every command that prints data) ---------------------------
 
@@ -104,17 +105,21 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
+# Every message goes through visible(): it may quote a name stored by another tool, or a value
+# Click echoes as typed, and a bidi override or an escape sequence must not reach the terminal.
+
+
 def say(message: str) -> None:
     """A message for the person at the keyboard (stderr, so stdout stays data)."""
-    print(message, file=sys.stderr)
+    print(visible(message), file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(_colour("warning:", "33;1") + " " + message, file=sys.stderr)
+    print(_colour("warning:", "33;1") + " " + visible(message), file=sys.stderr)
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    print(_colour("error:", "31;1") + " " + message, file=sys.stderr)
+    print(_colour("error:", "31;1") + " " + visible(message), file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -197,10 +202,16 @@ def db_path(ctx: typer.Context) -> Path:
 
 
 @contextmanager
-def database(ctx: typer.Context) -> Iterator[sqlite3.Connection]:
+def database(ctx: typer.Context, *, start: bool = False) -> Iterator[sqlite3.Connection]:
+    """The practice database, opened (and created, when there is no file) by db.connect.
+
+    `start`: the command can begin a practice (profile set, client add…), so an existing empty
+    file becomes a new database. Every other command needs records an empty file cannot hold:
+    it refuses one in a line and leaves it as it was (as it does another program's database).
+    """
     from medmassage.db import connect
 
-    conn, notes = connect(db_path(ctx))
+    conn, notes = connect(db_path(ctx), may_start=start)
     for note in notes:
         warn(note)
     try:

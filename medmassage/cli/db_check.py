@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from medmassage.cli.common import database, db_path, fail, guard
+from medmassage.cli.common import database, db_path, fail, guard, warn
 from medmassage.cli.dbcmd import app
 
 CHECK_FORMATS = ("text", "json")
@@ -37,9 +37,19 @@ def check(
             "computer), instead of warning.",
         ),
     ] = False,
+    accept_new_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-key",
+            help="This database replaced another practice's at this path on purpose: accept "
+            "its practice id and anchor it here (otherwise a changed practice id fails).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the database: integrity, foreign keys, schema version, protective triggers, file
-    modes and the audit log's hash chain (against its key outside the database)."""
+    """Check the database: integrity, foreign keys, schema version, protective triggers (by
+    their SQL), file modes, the audit log's hash chain (against its key outside the database),
+    every record's content against the digest its audit log chained, and the chain's head
+    against the anchor kept beside the key."""
     from medmassage.audit import check_database, file_modes
     from medmassage.errors import RuntimeProblem
     from medmassage.migrations import LATEST_VERSION
@@ -53,7 +63,12 @@ def check(
     # hide that they were loose.
     modes = file_modes([path, Path(f"{path}-wal"), Path(f"{path}-shm")])
     with database(ctx) as conn:
-        checks = check_database(conn, modes, LATEST_VERSION)
+        checks = check_database(conn, modes, LATEST_VERSION, accept_new_key)
+    # Once the file is known to be ours: copies of the records a killed backup or restore left.
+    from medmassage.backup import remove_stale_temps, stale_temps_note
+
+    for note in stale_temps_note(remove_stale_temps({path.parent, path.parent / "backups"})):
+        warn(note)
     if strict:
         checks = [c._replace(ok=False) if c.warning else c for c in checks]
     ok = all(c.ok for c in checks)

@@ -37,7 +37,7 @@ def demo(
         if chosen
         else Path(tempfile.mkdtemp(prefix="medmassage-demo-")) / "practice.db"
     )
-    conn, _ = connect(path)
+    conn, _ = connect(path, may_start=True)  # new or empty, as the help says
     try:
         case_id = build_demo(conn, today())
         report = build_progress(conn, case_id, today())

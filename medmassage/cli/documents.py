@@ -131,7 +131,7 @@ def summary(
     from medmassage.cases import case_with_history
     from medmassage.clients import find_client
     from medmassage.documents import render
-    from medmassage.render import write_file
+    from medmassage.render import staged_write
 
     with database(ctx) as conn:
         from medmassage.summary import (
@@ -159,9 +159,12 @@ def summary(
             return
         from medmassage import db
 
-        with db.transaction(conn):
+        # A target that must never be replaced is refused before anything is recorded. The
+        # file is put in place just before COMMIT (a report recorded as sent always has its
+        # file); a failure, the commit's included, removes it again (an old one is put back).
+        with staged_write(output, data) as place, db.transaction(conn):
             recorded = False if preview else record_report(conn, case_row["id"], on, period)
-            write_file(output, data)
+            place()
     for message in report.warnings:
         warn(message)
     period_text = f"{period.first.isoformat()} to {period.last.isoformat()}"
@@ -181,7 +184,7 @@ def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
     from medmassage import db
     from medmassage.documents import SUFFIXES, render
     from medmassage.errors import InputError, MedmassageError
-    from medmassage.render import Col, print_rows, write_file
+    from medmassage.render import Col, print_rows, staged_write
     from medmassage.summary import (
         build_summary,
         check_period,
@@ -216,10 +219,11 @@ def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
                     report = build_summary(conn, item["case_id"], period, on, **options)
                     data = render("summary", report.to_dict(), fmt)
                     path = folder / (file_stem(item["client"], item["case_id"], on) + SUFFIXES[fmt])
-                    with db.transaction(conn):
+                    # As for one summary: in place before COMMIT, removed if that fails.
+                    with staged_write(path, data) as place, db.transaction(conn):
                         if not preview:
                             record_report(conn, item["case_id"], on, period)
-                        write_file(path, data)
+                        place()
                     notes += [f"case {item['case_id']}: {w}" for w in report.warnings]
                     written.append(
                         {

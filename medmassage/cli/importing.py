@@ -58,10 +58,11 @@ def sessions(
     """  # noqa: E501 (one line per paragraph: Typer's help keeps docstring line breaks)
     from medmassage.importing import import_sessions
     from medmassage.sessions import NOTICE_KINDS
+    from medmassage.textsafety import visible
 
     if str(file) == "-":
         file = Path("/dev/stdin")  # read into memory once, like any pipe (importing.ImportFile)
-    with database(ctx) as conn:
+    with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         result = import_sessions(
             conn, file, dry_run=dry_run, create_clients=create_clients, sign=sign
         )
@@ -87,7 +88,7 @@ def sessions(
             if c.last != c.first:
                 span += f" to {c.last.isoformat()}"
             sessions = _plural(c.sessions, "session")
-            print(f"{c.client_id} {c.client}, case {c.case_id}: {sessions}, {span}")
+            print(visible(f"{c.client_id} {c.client}, case {c.case_id}: {sessions}, {span}"))
     for kind, label in NOTICE_KINDS.items():
         if result.notices.get(kind):
             warn(f"{_plural(result.notices[kind], 'session')}: {label}")

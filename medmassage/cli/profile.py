@@ -54,7 +54,7 @@ def set_(
         "email": email,
         "tax_id": tax_id,
     }
-    with database(ctx) as conn:
+    with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         changed = set_profile(conn, fields, fee or [], report_every or [])
         missing = missing_for_documents(get_profile(conn))
     say("Profile updated: " + ", ".join(changed))

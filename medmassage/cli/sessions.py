@@ -30,28 +30,57 @@ def _note(section: str):
     return typer.Option(metavar="TEXT", help=f"SOAP {section}.", show_default=False)
 
 
+# A note read from --notes-file or written in $EDITOR: at most 1 MB. Six sections of at most
+# 20,000 characters each take under 0.5 MB in UTF-8; the cap only stops `--notes-file
+# /dev/zero`, a pipe that never ends or a pasted log from filling memory. Read with a bounded
+# read(), like the 256 MB cap of `import sessions` from a pipe.
+NOTES_MAX_BYTES = 1 << 20
+NOTES_MAX_TEXT = "1 MB (1,048,576 bytes)"
+
+
 def _read_notes_file(notes_file: str) -> str:
     from medmassage.errors import InputError
 
-    if notes_file == "-":
-        return sys.stdin.read()
     try:
-        return Path(notes_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or "not UTF-8 text"
-        raise InputError("notes-file", notes_file, f"cannot read it ({reason})") from None
+        if notes_file == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = stdin.read(NOTES_MAX_BYTES + 1) if stdin else None
+            if data is None:  # a text-only stdin (embedded use): characters, as close as it gets
+                data = sys.stdin.read(NOTES_MAX_BYTES + 1).encode("utf-8", "surrogateescape")
+        else:
+            with open(notes_file, "rb") as f:
+                data = f.read(NOTES_MAX_BYTES + 1)
+    except OSError as e:
+        raise InputError("notes-file", notes_file, f"cannot read it ({e.strerror})") from None
+    if len(data) > NOTES_MAX_BYTES:
+        raise InputError(
+            "notes-file",
+            notes_file,
+            f"holds more than {NOTES_MAX_TEXT}, the most a notes file may hold (each section "
+            "takes at most 20,000 characters); nothing was saved",
+        )
+    try:
+        return data.decode("utf-8-sig")  # a byte-order mark (Windows Notepad) is not the note
+    except UnicodeDecodeError:
+        raise InputError(
+            "notes-file", notes_file, "cannot read it (not UTF-8 text; save it as UTF-8)"
+        ) from None
 
 
 def _merge_notes(
     given: dict[str, str | None], from_file: dict[str, str | None]
 ) -> dict[str, str | None]:
     """The notes file's sections beside the options'; one section given both ways is refused."""
-    from medmassage.errors import InputError
+    from medmassage.errors import InputError, Withheld
 
     merged = dict(given)
     for key, value in from_file.items():
         if value and given.get(key):
-            raise InputError(key, given[key], "given both as an option and in the notes file")
+            raise InputError(  # note text: named by its section, not repeated
+                key,
+                Withheld(len(given[key] or "")),
+                "given both as an option and in the notes file",
+            )
         merged[key] = merged.get(key) or value
     return merged
 
@@ -135,7 +164,7 @@ def _edit(ctx: typer.Context, template: str) -> str:
             result = subprocess.run([*shlex.split(editor), str(path)], check=False)
         except OSError as e:
             raise InputError("EDITOR", editor, f"cannot start it ({e.strerror})") from None
-        text = path.read_text(encoding="utf-8")
+        text = _read_edited(ctx, path, editor)
         if result.returncode != 0:
             kept = f"; what you wrote is kept in {_keep(ctx, text)}" if text != template else ""
             raise InputError(
@@ -145,6 +174,35 @@ def _edit(ctx: typer.Context, template: str) -> str:
     finally:
         path.unlink(missing_ok=True)
         os.rmdir(folder)
+
+
+def _read_edited(ctx: typer.Context, path: Path, editor: str) -> str:
+    """What the editor saved, read with the --notes-file cap. Too big, or not UTF-8, it cannot be
+    a note, but it is what the therapist typed: copied whole into the recovery file first."""
+    from medmassage.errors import InputError, Withheld
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(NOTES_MAX_BYTES + 1)
+    except OSError as e:
+        raise InputError("EDITOR", editor, f"left no note to read ({e.strerror})") from None
+    problem = None
+    if len(data) > NOTES_MAX_BYTES:
+        problem = f"is more than {NOTES_MAX_TEXT}, the most a note can hold"
+    else:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problem = "is not UTF-8 text (save it as UTF-8)"
+    from medmassage.recovery import keep_file
+
+    kept = keep_file(path, db_path(ctx))
+    raise InputError(
+        "note",
+        Withheld(path.stat().st_size, "bytes"),
+        f"{problem}; nothing saved. What you wrote is kept in {kept}: shorten or fix it there "
+        f"and give it with --notes-file {kept}",
+    )
 
 
 PreOpt = Annotated[str, typer.Option(metavar="0-10", help="Pain before the session.")]
@@ -161,9 +219,14 @@ MinutesOpt = Annotated[
 ]
 NotesFileOpt = Annotated[
     str | None,
-    typer.Option(metavar="FILE", help="Read SOAP notes from FILE (- for stdin), under # headings."),
+    typer.Option(
+        metavar="FILE",
+        help="Read SOAP notes from FILE (- for stdin), under # headings; at most 1 MB.",
+    ),
 ]
-EditOpt = Annotated[bool, typer.Option("--edit", help="Write the SOAP note in $EDITOR.")]
+EditOpt = Annotated[
+    bool, typer.Option("--edit", help="Write the SOAP note in $EDITOR (at most 1 MB).")
+]
 SignOpt = Annotated[bool, typer.Option("--sign", help="Sign (lock) the note now.")]
 AllowExpiredOpt = Annotated[
     str | None,
@@ -285,10 +348,12 @@ def edit_(
     feedback: Annotated[str | None, _note("client feedback")] = None,
     notes_file: Annotated[
         str | None,
-        typer.Option(metavar="FILE", help="Replace the note with FILE's (- for stdin)."),
+        typer.Option(
+            metavar="FILE", help="Replace the note with FILE's (- for stdin; at most 1 MB)."
+        ),
     ] = None,
     edit: Annotated[
-        bool, typer.Option("--edit", help="Open the note as it is now in $EDITOR.")
+        bool, typer.Option("--edit", help="Open the note as it is now in $EDITOR (at most 1 MB).")
     ] = False,
     sign: Annotated[bool, typer.Option("--sign", help="Sign (lock) it once changed.")] = False,
     allow_expired: AllowExpiredOpt = None,
@@ -383,40 +448,48 @@ def _one_notes_source(notes_file: str | None, edit: bool) -> None:
 def _report(client, logged, fmt: str | None, done: str) -> None:
     """What session log and session edit print: the receipt (or JSON), then warnings."""
     if fmt == "json":
-        from medmassage.render import json_text
+        from medmassage.render import json_text, on_screen
 
         authorization = logged.authorization
         print(
-            json_text(
-                {
-                    "session_id": logged.session_id,
-                    "client_id": client["id"],
-                    "case_id": logged.case_id,
-                    "visit": logged.visit,
-                    "visits_authorized": logged.visits_authorized,
-                    "authorization_id": authorization.id if authorization else None,
-                    "authorization_visit": logged.place,
-                    "rx_flag": logged.rx_flag,
-                    "date": logged.day.isoformat(),
-                    "minutes": logged.minutes,
-                    "units_rule": logged.billing.rule,
-                    "timed_minutes": logged.billing.timed_minutes,
-                    "cpt": [
-                        {"code": ln.code, "minutes": ln.minutes, "units": ln.units}
-                        for ln in logged.billing.lines
-                    ],
-                    "total_units": logged.billing.total_units,
-                    "signed": logged.signed,
-                    "warnings": logged.warnings,
-                }
+            on_screen(
+                json_text(
+                    {
+                        "session_id": logged.session_id,
+                        "client_id": client["id"],
+                        "case_id": logged.case_id,
+                        "visit": logged.visit,
+                        "visits_authorized": logged.visits_authorized,
+                        "authorization_id": authorization.id if authorization else None,
+                        "authorization_visit": logged.place,
+                        "rx_flag": logged.rx_flag,
+                        "date": logged.day.isoformat(),
+                        "minutes": logged.minutes,
+                        "units_rule": logged.billing.rule,
+                        "timed_minutes": logged.billing.timed_minutes,
+                        "cpt": [
+                            {"code": ln.code, "minutes": ln.minutes, "units": ln.units}
+                            for ln in logged.billing.lines
+                        ],
+                        "total_units": logged.billing.total_units,
+                        "signed": logged.signed,
+                        "warnings": logged.warnings,
+                    }
+                ),
+                None,
+                as_json=True,
             )
         )
     else:
         state = "signed" if logged.signed else "draft — sign with: medmassage session sign "
         state += "" if logged.signed else str(logged.session_id)
+        from medmassage.textsafety import visible
+
         print(
-            f"Session {logged.session_id} {done}: {client['name']}, case {logged.case_id}, "
-            f"{logged.standing} on {logged.day.isoformat()} ({state})"
+            visible(
+                f"Session {logged.session_id} {done}: {client['name']}, case {logged.case_id}, "
+                f"{logged.standing} on {logged.day.isoformat()} ({state})"
+            )
         )
         print("\n".join(billing_lines(logged.billing)))
     for message in logged.warnings:
@@ -489,15 +562,37 @@ def list_(
 
 @app.command("show")
 @guard
-def show(ctx: typer.Context, session: SessionArg, fmt: FormatOpt = None, output: OutputOpt = None):
+def show(
+    ctx: typer.Context,
+    session: SessionArg,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check the note against its audit log: its content digest equals the one "
+            "chained when it was last changed (signed, amended), and the log verifies under "
+            "the key on this computer. Exit 1 if not.",
+        ),
+    ] = False,
+):
     """Show a session: SOAP note, techniques, CPT lines, addenda, status."""
     from medmassage.render import print_record, resolve_format
     from medmassage.sessions import NOTE_HEADINGS, parse_session_id, session_detail
     from medmassage.views import visit_flag_words
 
     chosen = resolve_format(fmt, output, ("table", "json", "md"))
+    verified = None
     with database(ctx) as conn:
         data = session_detail(conn, parse_session_id(session))
+        if verify:
+            from medmassage.audit import verify_record
+            from medmassage.db import read_snapshot
+
+            with read_snapshot(conn):
+                verified = verify_record(conn, "session", data["id"])
+            data["verification"] = {"ok": verified[0], "detail": verified[1]}
     status = data["status"]
     if status == "signed":
         status += f" {data['signed_at']} (locked)"
@@ -550,7 +645,11 @@ def show(ctx: typer.Context, session: SessionArg, fmt: FormatOpt = None, output:
     ]
     for a in data["addenda"]:
         pairs.append((f"Addendum {a['id']}", f"{a['created']} by {a['author']}:\n{a['text']}"))
+    if verified is not None:
+        pairs.append(("Verified", ("yes: " if verified[0] else "NO: ") + verified[1]))
     print_record(pairs, data, chosen, output)
+    if verified is not None and not verified[0]:
+        raise fail(f"session {data['id']} does not verify: {verified[1]}", 1)
 
 
 @app.command("sign")

@@ -21,7 +21,9 @@ def layout(kind: str, data: dict) -> Document:
 
 def render(kind: str, data: dict, fmt: str) -> bytes:
     if fmt == "json":
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+        from medmassage.textsafety import json_visible  # the same data, nothing raw on a screen
+
+        return (json_visible(json.dumps(data, indent=2, ensure_ascii=False)) + "\n").encode()
     doc = layout(kind, data)
     if fmt == "pdf":
         from medmassage.documents.pdf import render_pdf

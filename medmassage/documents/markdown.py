@@ -13,11 +13,13 @@ from medmassage.documents.layout import (
     Text,
     Title,
 )
+from medmassage.textsafety import visible
 
 
 def _esc(text: str) -> str:
-    """Cell text that cannot break the table or start Markdown markup."""
-    text = " ".join(text.split())
+    """Cell text that cannot break the table or start Markdown markup, nor carry a bidi
+    override or an invisible character raw (`summary CLIENT` prints this to the terminal)."""
+    text = " ".join(visible(text).split())
     for ch in "\\|*_`[]<>":
         text = text.replace(ch, "\\" + ch)
     return text
