@@ -562,6 +562,18 @@ _pending: dict[int, list[tuple[str, str, str, str, int | None]]] = {}
 _depth: dict[int, int] = {}
 
 
+# Connections whose transaction in progress has chained rows already (chain_pending): their
+# commit must still anchor the new head.
+_chained: set[int] = set()
+
+
+def chain_pending(conn: sqlite3.Connection) -> None:
+    """Chain the audit rows recorded so far in this transaction now, their records being final:
+    a bulk import calls it after each chunk, so its memory does not grow with the file."""
+    if _flush(conn):
+        _chained.add(id(conn))
+
+
 def _flush(conn: sqlite3.Connection) -> bool:
     """Append the pending audit rows with their records' content digests. True if any."""
     rows = _pending.pop(id(conn), None)
@@ -623,13 +635,15 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     _depth[key] = 1
     try:
         yield conn
-        chained = _flush(conn)
+        chained = _flush(conn) or key in _chained
     except BaseException:
         _pending.pop(key, None)
         _depth.pop(key, None)
+        _chained.discard(key)
         conn.execute("ROLLBACK")
         raise
     _depth.pop(key, None)
+    _chained.discard(key)
     conn.execute("COMMIT")
     if chained:
         _anchor(conn)

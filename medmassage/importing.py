@@ -851,11 +851,16 @@ class _Writer:
             raise _changed(path)
         self.flush()
         ids = range(self.first_id, self.first_id + len(run.rows))
-        for session_id in ids:
-            db.audit(self.conn, "import", "session", session_id)
+        # Chained a chunk at a time (each session is written whole by now): the audit rows
+        # waiting for their content digests stay a chunk long, not the length of the file.
+        for start in range(0, len(ids), _CHUNK):
+            for session_id in ids[start : start + _CHUNK]:
+                db.audit(self.conn, "import", "session", session_id)
+            db.chain_pending(self.conn)
         if self.sign:
             for start in range(0, len(ids), _CHUNK):
                 sign_drafts(self.conn, list(ids[start : start + _CHUNK]))
+                db.chain_pending(self.conn)
 
     def add(
         self,

@@ -170,19 +170,7 @@ def record_intake(
             )
         intake_id = db.insert(conn, "intake", row)
         db.audit(conn, "add", "intake", intake_id)
-        for text, target, by_day in goals:
-            goal_id = db.insert(
-                conn,
-                "goal",
-                {
-                    "case_id": case["id"],
-                    "text": text,
-                    "target": target,
-                    "target_date": by_day.isoformat() if by_day else None,
-                    "created": now_stamp(),
-                },
-            )
-            db.audit(conn, "add", "goal", goal_id)
+        _insert_goals(conn, case["id"], goals)
         # The intake pain is also the NPRS baseline measure.
         _insert_measures(conn, case["id"], day, [("nprs", None, pain), *measures])
     if consent is None:
@@ -307,22 +295,27 @@ def edit_intake(conn: sqlite3.Connection, case: sqlite3.Row, given: IntakeInput)
         for kind, activity, score in measures:
             _replace_measure(conn, case["id"], new_day, kind, activity, score)
             changed.append(kind if activity is None else f"psfs {activity}")
-        for text, target, by_day in goals:
-            goal_id = db.insert(
-                conn,
-                "goal",
-                {
-                    "case_id": case["id"],
-                    "text": text,
-                    "target": target,
-                    "target_date": by_day.isoformat() if by_day else None,
-                    "created": now_stamp(),
-                },
-            )
-            db.audit(conn, "add", "goal", goal_id)
+        _insert_goals(conn, case["id"], goals)
         if goals:
             changed.append("goals")
     return changed
+
+
+def _insert_goals(conn: sqlite3.Connection, case_id: int, goals: list) -> None:
+    """The goals given at intake (or added by `intake edit`), each audited."""
+    for text, target, by_day in goals:
+        goal_id = db.insert(
+            conn,
+            "goal",
+            {
+                "case_id": case_id,
+                "text": text,
+                "target": target,
+                "target_date": by_day.isoformat() if by_day else None,
+                "created": now_stamp(),
+            },
+        )
+        db.audit(conn, "add", "goal", goal_id)
 
 
 def _move_baseline(
