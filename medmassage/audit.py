@@ -52,11 +52,16 @@ stay usable: the therapist is never locked out of their records over a checksum.
 - A key file that cannot be created (the config folder is not writable) stops writes with a
   message naming the folder and MEDMASSAGE_CONFIG_DIR, rather than writing unchained rows.
 
+A row that carries a content digest (schema 7: the changed record's SHA-256, records.py) is
+tagged medmassage-audit-v2 and has the digest as a last line; `db check` compares every current
+record's digest with the latest one chained for it.
+
 Limits, stated plainly. Deleting the newest rows together with their chain rows (truncating the
-tail) leaves a valid shorter chain: only an anchor kept elsewhere (the head in a backup manifest,
-`head()`) catches that. Someone holding the database *and* the key file can rewrite anything.
-Someone holding only the database can replace the practice id and the whole log: on this
-computer that looks like a database from another computer, reported as a warning (--strict fails).
+tail) leaves a valid shorter chain, and replacing the practice id and the whole log makes it look
+like a database from another computer: the anchor kept beside the key after every change (and
+the head in each backup's manifest) catches both — a shorter or different chain than the anchor,
+or another practice id at an anchored path, fails `db check`. Someone holding the database *and*
+the config folder (key and anchor) can rewrite anything.
 """
 
 import os
