@@ -20,18 +20,25 @@ def add_goal(conn: sqlite3.Connection, case_id: int, spec: str) -> int:
     text, target, by = parse_goal(spec)
     by_day = parse_date("goal date", by) if by else None
     with db.transaction(conn):
-        goal_id = db.insert(
-            conn,
-            "goal",
-            {
-                "case_id": case_id,
-                "text": text,
-                "target": target,
-                "target_date": by_day.isoformat() if by_day else None,
-                "created": now_stamp(),
-            },
-        )
-        db.audit(conn, "add", "goal", goal_id)
+        return insert_goal(conn, case_id, text, target, by_day)
+
+
+def insert_goal(
+    conn: sqlite3.Connection, case_id: int, text: str, target: str | None, by_day
+) -> int:
+    """One goal, audited, in the caller's transaction (`goal add`, `intake`, `intake edit`)."""
+    goal_id = db.insert(
+        conn,
+        "goal",
+        {
+            "case_id": case_id,
+            "text": text,
+            "target": target,
+            "target_date": by_day.isoformat() if by_day else None,
+            "created": now_stamp(),
+        },
+    )
+    db.audit(conn, "add", "goal", goal_id)
     return goal_id
 
 

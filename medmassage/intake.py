@@ -10,6 +10,7 @@ from medmassage.cases import diagnoses
 from medmassage.catalog import CONDITIONS
 from medmassage.dates import now_stamp, parse_date, today
 from medmassage.errors import InputError
+from medmassage.goals import insert_goal
 from medmassage.validate import (
     clean_text,
     parse_condition,
@@ -304,18 +305,7 @@ def edit_intake(conn: sqlite3.Connection, case: sqlite3.Row, given: IntakeInput)
 def _insert_goals(conn: sqlite3.Connection, case_id: int, goals: list) -> None:
     """The goals given at intake (or added by `intake edit`), each audited."""
     for text, target, by_day in goals:
-        goal_id = db.insert(
-            conn,
-            "goal",
-            {
-                "case_id": case_id,
-                "text": text,
-                "target": target,
-                "target_date": by_day.isoformat() if by_day else None,
-                "created": now_stamp(),
-            },
-        )
-        db.audit(conn, "add", "goal", goal_id)
+        insert_goal(conn, case_id, text, target, by_day)
 
 
 def _move_baseline(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, query
-from tests.test_audit_chain import busy, config_dir, lines, log  # noqa: F401 (fixtures)
+from tests.test_audit_chain import busy, check, config_dir, lines, log  # noqa: F401 (fixtures)
 
 shell = shutil.which("sqlite3")
 needs_shell = pytest.mark.skipif(shell is None, reason="the sqlite3 shell is not installed")
@@ -45,10 +45,6 @@ def with_triggers_dropped(path: Path, *sql: str, params: tuple = ()) -> None:
         conn.execute("COMMIT")
     finally:
         conn.close()
-
-
-def check(cli: Cli, *extra: str):
-    return cli("db", "check", *extra, ok=False)
 
 
 def assert_found(cli: Cli, name: str, *expected: str) -> str:
