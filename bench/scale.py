@@ -9,6 +9,7 @@ audit chain verified end to end) and `db backup` run on it.
 
     python bench/scale.py                    # 100,000 sessions
     python bench/scale.py --sessions 10000   # a quicker look
+    python bench/scale.py --keep /tmp/big    # and leave the practice there, to profile
 
 Peak memory is the command's own high-water mark (VmHWM from /proc on Linux; ru_maxrss
 elsewhere), read inside the command's process: a parent's getrusage(RUSAGE_CHILDREN) on Linux
@@ -18,6 +19,7 @@ can report the parent's size for a forked child.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -79,11 +81,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=2_000)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help="build the practice in FOLDER (new or empty) and leave it there, to profile "
+        "one command on it afterwards (MEDMASSAGE_DB=FOLDER/practice.db, "
+        "MEDMASSAGE_CONFIG_DIR=FOLDER/config)",
+    )
     options = parser.parse_args()
     from medmassage.importing import sample_rows, write_import_csv
 
     today = date.today()
-    with tempfile.TemporaryDirectory(prefix="medmassage-scale-") as folder:
+    if options.keep is not None:
+        options.keep.mkdir(parents=True, exist_ok=True)
+        if any(options.keep.iterdir()):
+            parser.error(f"--keep {options.keep}: the folder is not empty")
+        place = contextlib.nullcontext(str(options.keep))
+    else:
+        place = tempfile.TemporaryDirectory(prefix="medmassage-scale-")
+    with place as folder:
         work = Path(folder)
         db = work / "practice.db"
         env = practice_env(work)

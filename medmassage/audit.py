@@ -99,11 +99,25 @@ def sha256_hex(data: bytes) -> str:
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     """HMAC-SHA256 (RFC 2104): the same bytes as hmac.digest(key, message, "sha256"), which a
     test checks over random keys and messages."""
-    if len(key) > 64:  # SHA-256's block size
-        key = _sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = _sha256(key.translate(_INNER_PAD) + message).digest()
-    return _sha256(key.translate(_OUTER_PAD) + inner).digest()
+    pads = _PADDED.get(key)
+    if pads is None:
+        padded = (_sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")  # block size
+        if len(_PADDED) >= 8:  # a key or two per practice: never more than a handful
+            _PADDED.clear()
+        pads = _PADDED[key] = (
+            _sha256(padded.translate(_INNER_PAD)),
+            _sha256(padded.translate(_OUTER_PAD)),
+        )
+    # The padded key's hash state copied, not recomputed: half the cost of a chain walk's HMACs.
+    inner = pads[0].copy()
+    inner.update(message)
+    outer = pads[1].copy()
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+# key -> SHA-256 states after its inner and outer pads (hmac_sha256).
+_PADDED: dict[bytes, tuple] = {}
 
 
 APP = "medmassage"
@@ -900,6 +914,7 @@ def check_database(
     """integrity_check, foreign_key_check, schema version, protective triggers, file modes
     (the database's as found before opening), the audit chain. One read transaction: a
     consistent snapshot even while another process writes."""
+    from medmassage import check_worker
     from medmassage.db import trigger_problems
 
     checks: list[Check] = []
@@ -914,14 +929,16 @@ def check_database(
             checks.append(Check(name, False, f"could not run: {type(e).__name__}: {e}"))
 
     def integrity(name: str) -> Check:
-        lines = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        done = background.result() if background else None
+        lines = done[0] if done else [r[0] for r in conn.execute("PRAGMA integrity_check")]
         if lines == ["ok"]:
             return Check(name, True, "ok")
         more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
         return Check(name, False, f"{lines[0]}{more}")
 
     def foreign_keys(name: str) -> Check:
-        rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+        done = background.result() if background else None
+        rows = done[1] if done else conn.execute("PRAGMA foreign_key_check").fetchall()
         if not rows:
             return Check(name, True, "ok")
         table, rowid, parent = rows[0][0], rows[0][1], rows[0][2]
@@ -976,7 +993,10 @@ def check_database(
         if found is None or found.digests is None:
             return Check(name, False, "not checked: the audit chain could not be read whole")
         total = len(found.digests)
-        changed = records.compare(records.current_digests(conn), found.digests)
+        current = worker.digests(marker) if worker else None
+        if current is None:
+            current = records.current_digests(conn)
+        changed = records.compare(current, found.digests)
         if changed:
             return Check(name, False, records.describe(changed))
         return Check(name, True, f"ok ({total} records match their audit log)")
@@ -986,15 +1006,43 @@ def check_database(
         return Check(name, found.ok, found.detail, warning=found.warning)
 
     conn.execute("BEGIN")
+    worker = background = None
     try:
-        run("integrity_check", integrity)
-        run("foreign_key_check", foreign_keys)
-        run("schema version", version)
-        run("protective triggers", triggers)
-        run("file modes", modes)
-        run("audit chain", chain)
-        run("record contents", contents)
-        run("audit anchor", anchor)
+        marker = conn.execute("SELECT max(id) FROM audit").fetchone()[0]  # the snapshot starts
+        sessions = conn.execute("SELECT count(*) FROM session").fetchone()[0]
+        if sessions >= check_worker.threshold():
+            # A large practice: digests in a second process, integrity_check in a thread,
+            # while this process walks the chain (check_worker.py says why and how).
+            worker = check_worker.start(conn)
+            background = check_worker.IntegrityThread(conn)
+    except (sqlite3.Error, OSError):  # a table gone: each check below says what it finds
+        marker = None
+    try:
+        # Run in the order that lets the background work overlap; reported in this order.
+        order = (
+            "integrity_check",
+            "foreign_key_check",
+            "schema version",
+            "protective triggers",
+            "file modes",
+            "audit chain",
+            "record contents",
+            "audit anchor",
+        )
+        for name, body in (
+            ("schema version", version),
+            ("protective triggers", triggers),
+            ("file modes", modes),
+            ("audit chain", chain),
+            ("record contents", contents),
+            ("integrity_check", integrity),
+            ("foreign_key_check", foreign_keys),
+            ("audit anchor", anchor),
+        ):
+            run(name, body)
     finally:
+        if worker:
+            worker.stop()
         conn.execute("ROLLBACK")
+    checks.sort(key=lambda c: order.index(c.name))
     return checks

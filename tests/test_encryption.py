@@ -761,3 +761,40 @@ def test_restore_of_an_older_encrypted_backup_migrates_it(encrypted, practice, t
     finally:
         conn.close()
     assert old.read_bytes() == old_bytes  # the file restored is read, never written
+
+
+def test_db_check_of_a_large_encrypted_practice_reads_it_in_a_second_process_with_its_key(
+    encrypted, practice, monkeypatch
+):
+    """check_worker.py: the worker opens the encrypted file with the key given on its stdin and
+    gives the digests this process computes; an edit made with the key is still found."""
+    from medmassage import check_worker, records
+
+    conn, _ = db.connect(encrypted, key=KEY)
+    try:
+        conn.execute("BEGIN")
+        marker = check_worker.newest_audit_id(conn)
+        worker = check_worker.start(conn)
+        assert worker is not None
+        assert worker.digests(marker) == list(records.current_digests(conn))
+        assert check_worker.IntegrityThread(conn).result() == (["ok"], [])
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    monkeypatch.setenv("MEDMASSAGE_CHECK_PARALLEL_FROM", "0")
+    assert practice("db", "check").exit_code == 0
+    raw = open_raw(encrypted)
+    try:
+        raw.execute("PRAGMA recursive_triggers = OFF")
+        saved = raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        for name, _ in saved:
+            raw.execute(f"DROP TRIGGER {name}")
+        raw.execute("UPDATE session SET pain_post = 0")
+        for _, definition in saved:
+            raw.execute(definition)
+        raw.commit()
+    finally:
+        raw.close()
+    result = practice("db", "check", ok=False)
+    assert result.exit_code == 1
+    assert "session" in result.stdout and "changed" in result.stdout
