@@ -451,3 +451,147 @@ def test_pdf_attention_box_stays_inside_the_page(cli, tmp_path):
     for k, page in enumerate(pages, start=1):
         low = min(rect_bottoms(page), default=bottom_margin)
         assert low >= bottom_margin, f"page {k}: a box reaches {low:.0f} pt from the bottom"
+
+
+# --- 6. PDF metadata, tagging, fonts, and other people's validators ----------------------------
+
+
+def test_pdf_carries_metadata_language_and_xmp(practice, tmp_path):
+    set_profile(practice)
+    log(practice, "Jane", "2026-11-03", "--sign")
+    out = tmp_path / "summary.pdf"
+    practice("summary", "Jane", "-o", str(out), "--preview")
+    reader = PdfReader(out)
+    assert reader.pdf_header == "%PDF-1.7"
+    meta = reader.metadata
+    assert meta.title.startswith("Progress summary — Jane Doe")
+    assert meta.author == "Dana Whitfield"
+    assert meta.subject and "Progress summary" in meta.subject
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en-US"
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    assert xmp.dc_title["x-default"] == meta.title
+    assert xmp.dc_creator == ["Dana Whitfield"]
+    assert xmp.dc_language == ["en-US"]
+    assert xmp.dc_description["x-default"] == meta.subject
+
+
+def struct_roles(reader: PdfReader) -> list[str]:
+    roles: list[str] = []
+
+    def walk(node):
+        node = node.get_object()
+        if "/S" in node:
+            roles.append(node["/S"])
+        kids = node.get("/K")
+        if kids is None:
+            return
+        for kid in kids if isinstance(kids, list) else [kids]:
+            kid = kid.get_object() if hasattr(kid, "get_object") else kid
+            if isinstance(kid, dict) and kid.get("/Type") != "/MCR":
+                walk(kid)
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    return roles
+
+
+def test_pdf_is_tagged_for_screen_readers(practice, tmp_path):
+    set_profile(practice)
+    log(practice, "Jane", "2026-11-03", "--sign")
+    out = tmp_path / "summary.pdf"
+    practice("summary", "Jane", "-o", str(out), "--preview")
+    reader = PdfReader(out)
+    roles = struct_roles(reader)
+    assert roles[0] == "/Document" and roles.count("/H1") == 1
+    for role in ("/H2", "/H3", "/P", "/Table", "/TR", "/TH", "/TD", "/Figure"):
+        assert role in roles, role
+    figure = [
+        e for e in reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"][1]
+        if e.get_object()["/S"] == "/Figure"
+    ]  # fmt: skip
+    assert not figure or "/Alt" in figure[0].get_object()
+    for page in reader.pages:  # every page has its marked content, the footer as an artifact
+        data = page.get_contents().get_data().decode("latin-1")
+        assert "/StructParents" in page and "/Artifact <</Type /Pagination>> BDC" in data
+        assert data.count(" BDC") == data.count("EMC")
+
+
+def test_pdf_font_subsets_have_distinct_tags(practice, tmp_path):
+    set_profile(practice)
+    log(practice, "Jane", "2026-11-03", "--sign")
+    out = tmp_path / "summary.pdf"
+    practice("summary", "Jane", "-o", str(out), "--preview")
+    names = set()
+    for page in PdfReader(out).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            names.add(font["/BaseFont"])
+            for descendant in font.get("/DescendantFonts", []):
+                descendant = descendant.get_object()
+                assert descendant["/BaseFont"] == font["/BaseFont"]
+                assert descendant["/FontDescriptor"]["/FontName"] == font["/BaseFont"]
+    assert len(names) == 2  # regular and bold
+    tags = {name.split("+")[0] for name in names}
+    assert len(tags) == 2, names
+    assert all(re.fullmatch(r"/?[A-Z]{6}", tag) for tag in tags), tags
+
+
+def test_pdfs_pass_qpdf_check(long_case, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("qpdf"):
+        pytest.skip("qpdf is not installed")
+    summary, bill = tmp_path / "summary.pdf", tmp_path / "bill.pdf"
+    long_case("summary", "Jane", "-o", str(summary), "--preview")
+    long_case("superbill", "Jane", "--from", "2026-08-01", "-o", str(bill))
+    for path in (summary, bill):
+        done = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "No syntax or stream encoding errors" in done.stdout
+
+
+def rendered_pages(doc) -> list[str]:
+    import io
+
+    from medmassage.documents.pdf import render_pdf
+
+    return [p.extract_text() for p in PdfReader(io.BytesIO(render_pdf(doc, "Dana"))).pages]
+
+
+@pytest.mark.parametrize("rows", range(34, 52))
+def test_table_note_and_closing_signature_keep_with_the_last_rows(rows):
+    """Whatever the number of rows, the note under a table is on a page with some of its rows,
+    and a closing statement and signature are on the page of the table's last lines."""
+    from medmassage.documents.layout import Document, Signature, Table, Text, Title
+
+    table = Table(
+        "Services", ["Row", "Text"], [[f"row{i}", "text"] for i in range(rows)], [1, 4],
+        footer=["Total", f"{rows} rows"], note="NOTE under the table.",
+    )  # fmt: skip
+    closing = [Text("Statement", "I certify STATEMENT."), Signature(["Dana"], "Date")]
+    for blocks in ([table], [table, *closing]):
+        pages = rendered_pages(Document("T", "footer", [Title("T", "sub"), *blocks]))
+        note = next(p for p in pages if "NOTE under" in p)
+        assert f"row{rows - 1}" in note and "Total" in note
+        if len(blocks) > 1:
+            assert "STATEMENT" in note and "Therapist signature" in note
+
+
+def test_chart_shades_the_period_only_when_it_is_part_of_the_chart():
+    from medmassage.documents.layout import Chart, Document
+
+    def chart(flags):
+        points = [
+            {"visit": i + 1, "date": f"2026-11-{i + 1:02d}", "pain_pre": 6, "pain_post": 0,
+             "in_period": flag}
+            for i, flag in enumerate(flags)
+        ]  # fmt: skip
+        return rendered_pages(Document("T", "f", [Chart("Pain", points)]))[0]
+
+    every = chart([True] * 5)
+    assert "All visits in the period" in every and "Reporting period" not in every
+    assert "Reporting period" in chart([False, False, True, True, True])
