@@ -3,11 +3,16 @@
 Loading that package parses a 40 MB XML file (1.5–2 s), so the first check builds a compact
 index — a small SQLite file in the user cache folder, named after the package version — and
 every later check is one indexed look-up (a few milliseconds). The index holds no client data
-and is rebuilt whenever the package version changes.
+and is rebuilt whenever the package version (or the index format, `INDEX_FORMAT`) changes.
+
+What is billable: every category or subcategory that is a leaf of the package's classification
+(no children, seventh-character codes included). The package also reports a one-code category
+(B20, F99, P84, R99, Z66 …) as the block it sits in, so the block test is not used to pick codes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -21,8 +26,13 @@ from medmassage.paths import cache_dir
 
 PACKAGE = "simple-icd-10-cm"
 MAX_SUGGESTIONS = 10
+# Part of the index file name: bump it when what the index holds changes, so an index built by an
+# earlier medmassage is not reused (format 1 left out the one-code categories such as B20).
+INDEX_FORMAT = 2
 
-_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+# A letter, two letters or digits (the 2026 release added the category QA0; C4A, M1A, Z3A have a
+# letter third), then up to four more after the dot.
+_SHAPE = re.compile(r"^[A-Z][0-9A-Z]{2}(\.?[0-9A-Z]{1,4})?$")
 
 
 class Diagnosis(NamedTuple):
@@ -45,7 +55,7 @@ def normalise(code: str) -> str:
 
 
 def _index_path() -> Path:
-    return cache_dir() / f"icd10cm-{_package_version()}.sqlite"
+    return cache_dir() / f"icd10cm-{_package_version()}-i{INDEX_FORMAT}.sqlite"
 
 
 def _build_index(path: Path) -> None:
@@ -61,11 +71,12 @@ def _build_index(path: Path) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10_cm as cm  # slow: parses the whole classification
 
-        rows = []
+        rows = {}
         for code in cm.get_all_codes(True):
-            if cm.is_chapter_or_block(code):
-                continue
-            rows.append((code, 1 if cm.is_leaf(code) else 0, cm.get_description(code)))
+            # Chapters ("13") and blocks ("M50-M54") are not codes. Not `is_chapter_or_block`: it
+            # is also true of a category that is alone in its block (B20), which is a code.
+            if cm.is_category_or_subcategory(code):
+                rows[code] = (code, 1 if cm.is_leaf(code) else 0, cm.get_description(code))
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(f".tmp{os.getpid()}")
     conn = sqlite3.connect(temp)
@@ -75,11 +86,20 @@ def _build_index(path: Path) -> None:
             "CREATE TABLE code (code TEXT PRIMARY KEY, billable INTEGER, description TEXT) "
             "WITHOUT ROWID"
         )
-        conn.executemany("INSERT INTO code VALUES (?, ?, ?)", rows)
+        conn.executemany("INSERT INTO code VALUES (?, ?, ?)", rows.values())
         conn.commit()
     finally:
         conn.close()
     os.replace(temp, path)  # atomic: a half-built index is never seen
+    _remove_stale_indexes(path)
+
+
+def _remove_stale_indexes(current: Path) -> None:
+    """Indexes of another package version or index format are never read again."""
+    for stale in current.parent.glob("icd10cm-*.sqlite"):
+        if stale != current:
+            with contextlib.suppress(OSError):  # read-only or gone: harmless, only a cache
+                stale.unlink()
 
 
 def _open_index() -> sqlite3.Connection:

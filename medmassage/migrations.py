@@ -487,6 +487,24 @@ M007_CONTENT_DIGESTS = """
 ALTER TABLE audit_chain ADD COLUMN digest TEXT CHECK (digest IS NULL OR length(digest) = 64);
 """
 
+# ICD-10-CM codes may have a letter second (the 2026 release added the category QA0, e.g.
+# QA0.0101): the code check allows them, so the column must too. Only the CHECK changes, so the
+# table is rebuilt with the same rows; nothing references it.
+M008_DIAGNOSIS_CODE_SHAPE = """
+CREATE TABLE diagnosis_new (
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    code TEXT NOT NULL CHECK (code GLOB '[A-Z][0-9A-Z][0-9A-Z]*' AND length(code) BETWEEN 3 AND 8),
+    description TEXT NOT NULL,
+    PRIMARY KEY (case_id, code),
+    UNIQUE (case_id, position)
+) STRICT;
+INSERT INTO diagnosis_new (case_id, position, code, description)
+SELECT case_id, position, code, description FROM diagnosis ORDER BY case_id, position;
+DROP TABLE diagnosis;
+ALTER TABLE diagnosis_new RENAME TO diagnosis;
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
@@ -496,11 +514,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (5, "m005_session_index", M005_SESSION_INDEX),
     (6, "m006_authorizations", M006_AUTHORIZATIONS),
     (7, "m007_content_digests", M007_CONTENT_DIGESTS),
+    (8, "m008_diagnosis_code_shape", M008_DIAGNOSIS_CODE_SHAPE),
 ]
 
 # Migrations that rebuild a table: they run with foreign keys off (a DROP of a parent table
 # would otherwise delete or refuse), and must leave `PRAGMA foreign_key_check` empty.
-REBUILDS = {6}
+REBUILDS = {6, 8}
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -318,6 +318,10 @@ def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
                 ("amend", "session", 1),
             ):
                 audit.append(conn, "2026-11-20T10:00:00+00:00", "dana", action, entity, entity_id)
+            if version >= 7:  # that medmassage chained every record's content digest (M007)
+                from medmassage import records
+
+                records.record_all(conn, "2026-11-20T10:00:00+00:00", "dana")
     finally:
         conn.close()
     assert query(path, "PRAGMA user_version")[0][0] == version
