@@ -29,10 +29,11 @@ body { font-family: "DejaVu Sans Condensed", "Segoe UI", Helvetica, Arial, sans-
 h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
 h2 { font-size: 1.05rem; border-bottom: 1px solid #aaa; margin: 1.4rem 0 .5rem;
      padding-bottom: .15rem; }
+h3 { font-size: .95rem; margin: 1rem 0 .3rem; }
 .subtitle, .note, .source { color: #5f5f5f; }
 .note, .source { font-size: .8rem; margin: .3rem 0; }
 .fields { display: grid; grid-template-columns: 1fr 1fr; gap: .6rem 2rem; margin-top: 1rem; }
-.fields h3 { font-size: .95rem; margin: 0 0 .2rem; }
+.fields h2 { font-size: .95rem; margin: 0 0 .2rem; border-bottom: none; padding-bottom: 0; }
 .fields dl { display: grid; grid-template-columns: 9rem 1fr; margin: 0; gap: .1rem .5rem; }
 .fields dt { color: #5f5f5f; font-size: .85rem; }
 .fields dd { margin: 0; }
@@ -72,14 +73,29 @@ def render_html(doc: Document) -> str:
     return "\n".join(parts) + "\n"
 
 
+# The heading outline (WCAG 1.3.1: no level skipped, one h1). Every heading is drawn by
+# `heading`; a block renderer passes the level of what it titles:
+#   TITLE   the document's title, the one h1 (the Title block only);
+#   SECTION a block's title, or a titled part of a block that has no title of its own (the
+#           Fields groups "Provider", "Client"): h2;
+#   PART    a part under the block's own SECTION heading, drawn after it: h3.
+TITLE, SECTION, PART = 1, 2, 3
+
+
+def heading(text: str, level: int = SECTION) -> str:
+    if level not in (TITLE, SECTION, PART):
+        raise ValueError(f"heading level {level}: use TITLE, SECTION or PART")
+    return f"<h{level}>{escape(text)}</h{level}>"
+
+
 def _title(block: Title) -> str:
-    return f'<h1>{escape(block.text)}</h1>\n<p class="subtitle">{escape(block.subtitle)}</p>'
+    return f'{heading(block.text, TITLE)}\n<p class="subtitle">{escape(block.subtitle)}</p>'
 
 
 def _fields(block: Fields) -> str:
     out = ['<section class="fields">']
     for title, pairs in block.groups:
-        out.append(f"<div><h3>{escape(title)}</h3><dl>")
+        out.append(f"<div>{heading(title)}<dl>")
         out.extend(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in pairs)
         out.append("</dl></div>")
     out.append("</section>")
@@ -102,7 +118,7 @@ def _cells(row: list[str], right: frozenset[int], tag: str = "td") -> str:
 
 
 def _table(block: Table) -> str:
-    out = [f"<h2>{escape(block.title)}</h2>"]
+    out = [heading(block.title)]
     if not block.rows:
         out.append('<p class="note">None recorded.</p>')
         return "\n".join(out)
@@ -195,12 +211,12 @@ def _chart(block: Chart) -> str:
         f'<text x="{left + 500}" y="16">Reporting period</text>'
     )
     svg.append("</svg>")
-    return f"<h2>{escape(block.title)}</h2>\n" + "\n".join(svg)
+    return heading(block.title) + "\n" + "\n".join(svg)
 
 
 def _text(block: Text) -> str:
     body = "<br>".join(escape(line) for line in block.body.splitlines()) or "—"
-    out = f"<h2>{escape(block.title)}</h2>\n<p>{body}</p>"
+    out = f"{heading(block.title)}\n<p>{body}</p>"
     if block.source:
         out += f'\n<p class="source">{escape(block.source)}</p>'
     return out
