@@ -35,12 +35,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "summary": ("documents", "summary", "Insurer progress summary: PDF, HTML, Markdown or JSON."),
     "superbill": ("documents", "superbill", "Superbill for FSA/HSA or self-pay reimbursement."),
+    "notes": ("documents", "notes", "Chart notes of a period, signed, for an adjuster."),
     "report": ("reports", "app", "Monthly, period and due reports (JSON/CSV for scripts)."),
     "export": ("exporting", "app", "Export everything (JSON/CSV), or a client as a FHIR bundle."),
     "import": ("importing", "app", "Import sessions from another system (CSV)."),
     "catalog": ("catalog", "app", "Techniques (CPT), regions and conditions."),
     "db": ("dbcmd", "app", "Where the database is; check, back up, restore, encrypt it."),
     "demo": ("demo", "demo", "Build a demo practice (a temp folder unless --db) and show it."),
+    "completion": (
+        "completion",
+        "completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
 }
 
 
@@ -169,8 +175,15 @@ def __getattr__(name: str) -> typer.Typer:
 
 def main() -> None:
     """Console entry point: usage errors become one line (exit 2), like our own input errors."""
+    import os
+
     from medmassage.cli.common import fail
 
+    instruction = os.environ.get("_MEDMASSAGE_COMPLETE")
+    if instruction:  # the shell asking for candidates (cli/completion.py), never a user
+        from medmassage.cli.completion import complete
+
+        sys.exit(complete(instruction))
     try:
         code = build_app(*_command_path(sys.argv[1:]))(standalone_mode=False)
     except typer.Abort:
