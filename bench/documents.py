@@ -1,6 +1,6 @@
 """Time the insurer documents (SPEC §9): `summary` → PDF for 100 visits ≤ 0.6 s, `summary
 --all-due` ≤ 0.12 s per PDF after the first (fonts parsed once per process); the other
-documents ≤ 1 s.
+documents (superbill, `notes` for 100 visits) ≤ 1 s.
 
 Builds, in a temp folder, a practice of 50 clients whose progress reports are all due (12 visits
 each, through the project's own domain functions, so the same validation runs) plus one client
@@ -89,6 +89,7 @@ def main() -> int:
             ("summary (100 visits) -f json", ["summary", "Hundred", *every, "-f", "json"]),
             ("summary (100 visits) -o HTML", ["summary", "Hundred", *every, "-o", "h.html"]),
             ("superbill (100 visits) -o PDF", ["superbill", "Hundred", *since, "-o", "b.pdf"]),
+            ("notes (100 visits) -o PDF", ["notes", "Hundred", *since, "-o", "n.pdf"]),
         ]  # fmt: skip
         medians = {}
         for label, argv in cases:

@@ -6,6 +6,7 @@ Markdown from the same dict, so every format carries the same facts. `record_rep
 a report was sent, which restarts the report-due clock (SPEC §5).
 """
 
+import json
 import math
 import sqlite3
 from dataclasses import dataclass, field
@@ -14,13 +15,13 @@ from datetime import date, timedelta
 from medmassage import db
 from medmassage.authorizations import Authorization, windows
 from medmassage.cases import diagnoses, last_report
-from medmassage.catalog import CPT_CODES, MCID
+from medmassage.catalog import CONDITIONS, CPT_CODES, MCID, REGIONS
 from medmassage.chart import VisitRow, load_visits, measure_changes
 from medmassage.coverage import covered_until
 from medmassage.dates import now_stamp
 from medmassage.errors import InputError
 from medmassage.intake import get_intake, goals
-from medmassage.profile import get_profile, missing_for_documents
+from medmassage.profile import get_profile, identity, missing_for_documents
 from medmassage.progress import change
 from medmassage.validate import frequency_parts
 
@@ -238,12 +239,20 @@ class Summary:
     outcomes: list[dict]
     goals: list[dict]
     assessment: str
-    assessment_from: str | None  # 'session N on DATE' or 'given'
+    assessment_from: str | None  # 'visit N on DATE' or 'given'
     plan: str
     plan_from: str | None
     recommendation: Recommendation
     flags: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # for the therapist, not the document
+    intake: dict = field(default_factory=dict)  # chief complaint and history (INTAKE_KEYS)
+    treatment: dict = field(default_factory=dict)  # techniques and regions of the period
+    objective: str = ""
+    objective_from: str | None = None
+    home_program: str = ""
+    home_program_from: str | None = None
+    # Which visit each note text comes from (None: none found, or given for this report).
+    note_sources: dict = field(default_factory=dict)
 
     @property
     def visits_used(self) -> int:
@@ -297,6 +306,7 @@ class Summary:
                 "units_rule": c["units_rule"],
             },
             "diagnoses": self.diagnoses,
+            "intake": self.intake,
             "authorization": {
                 "visits_authorized": a.visits,
                 "visits_used": self.visits_used,
@@ -332,6 +342,7 @@ class Summary:
                 for v in self.visits
             ],
             "totals": self.totals(),
+            "treatment": self.treatment,
             "outcomes": self.outcomes,
             "goals": self.goals,
             "pain_chart": [
@@ -344,10 +355,15 @@ class Summary:
                 }
                 for v in self.all_visits
             ],
+            "objective": self.objective,
+            "objective_from": self.objective_from,
             "assessment": self.assessment,
             "assessment_from": self.assessment_from,
             "plan": self.plan,
             "plan_from": self.plan_from,
+            "home_program": self.home_program,
+            "home_program_from": self.home_program_from,
+            "note_sources": self.note_sources,
             "recommendation": self.recommendation.to_dict(),
             "flags": self.flags,
         }
@@ -428,12 +444,84 @@ def _outcomes(
     return rows
 
 
-def _latest_note(visits: list[VisitRow], notes: dict[int, sqlite3.Row], column: str):
+def _latest_note(
+    visits: list[VisitRow], notes: dict[int, sqlite3.Row], column: str
+) -> tuple[str, str | None, VisitRow | None]:
+    """The latest non-empty `column` of the period's notes: (text, 'visit N on DATE', visit)."""
     for v in reversed(visits):
         text = notes[v.session_id][column]
         if text and text.strip():
-            return text.strip(), f"visit {v.visit} on {v.day}"
-    return "", None
+            return text.strip(), f"visit {v.visit} on {v.day}", v
+    return "", None, None
+
+
+def _note_source(found: VisitRow | None, last: VisitRow) -> dict | None:
+    if found is None:
+        return None
+    return {
+        "visit": found.visit,
+        "session_id": found.session_id,
+        "date": found.day,
+        "signed": found.status == "signed",
+        "last_visit": found.session_id == last.session_id,
+    }
+
+
+# The intake facts an adjuster reads first (SPEC §3); medications and contraindications stay in
+# the chart (minimum necessary).
+INTAKE_KEYS = (
+    "date", "chief_complaint", "conditions", "onset_date", "mechanism", "history",
+    "limitations", "aggravating", "relieving",
+)  # fmt: skip
+
+
+def _intake_facts(intake: dict | None) -> dict:
+    """Chief complaint and history from the case's intake; every key null when there is none."""
+    if intake is None:
+        return dict.fromkeys(INTAKE_KEYS)
+    return {
+        "date": intake["date"],
+        "chief_complaint": intake["complaint"],
+        "conditions": [CONDITIONS[k].label if k in CONDITIONS else k for k in intake["conditions"]],
+        "onset_date": intake["onset_date"],
+        "mechanism": intake["mechanism"],
+        "history": intake["history"],
+        "limitations": intake["limitations"],
+        "aggravating": intake["aggravating"],
+        "relieving": intake["relieving"],
+    }
+
+
+def _treatment(conn: sqlite3.Connection, in_period: list[VisitRow], ordered: set[str]) -> dict:
+    """Techniques of the period with their CPT code, total minutes and visits (most minutes
+    first), and the regions treated with the visits that treated them and whether an
+    authorization of the period ordered them."""
+    ids = json.dumps([v.session_id for v in in_period])
+    techniques = [
+        {
+            "technique": r[0],
+            "cpt": r[1],
+            "cpt_label": CPT_CODES[r[1]].label if r[1] in CPT_CODES else None,
+            "minutes": r[2],
+            "visits": r[3],
+        }
+        for r in conn.execute(
+            "SELECT technique, cpt, sum(minutes), count(DISTINCT session_id) "
+            "FROM session_technique WHERE session_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY technique, cpt ORDER BY sum(minutes) DESC, technique, cpt",
+            (ids,),
+        )
+    ]
+    counts: dict[str, int] = {}
+    for v in in_period:
+        for region in v.regions:
+            counts[region] = counts.get(region, 0) + 1
+    place = {r: i for i, r in enumerate(REGIONS)}
+    regions = [
+        {"region": r, "visits": n, "ordered": r in ordered}
+        for r, n in sorted(counts.items(), key=lambda rn: (-rn[1], place.get(rn[0], 99)))
+    ]
+    return {"techniques": techniques, "regions": regions}
 
 
 def _attention(
@@ -520,7 +608,8 @@ def build_summary(
     notes = {
         r["id"]: r
         for r in conn.execute(
-            "SELECT id, assessment, plan FROM session WHERE case_id = ?", (case_id,)
+            "SELECT id, objective, assessment, plan, homecare FROM session WHERE case_id = ?",
+            (case_id,),
         )
     }
     intake = get_intake(conn, case_id)
@@ -531,18 +620,32 @@ def build_summary(
     current = (in_period[-1].pre, in_period[-1].day)
 
     warnings = []
-    if assessment is not None:
-        assessment_text, assessment_from = assessment.strip(), "given"
-    else:
-        assessment_text, assessment_from = _latest_note(in_period, notes, "assessment")
-        if not assessment_text:
-            warnings.append("no assessment in this period's notes; give one with --assessment")
-    if plan is not None:
-        plan_text, plan_from = plan.strip(), "given"
-    else:
-        plan_text, plan_from = _latest_note(in_period, notes, "plan")
-        if not plan_text:
-            warnings.append("no plan in this period's notes; give one with --plan")
+    last_visit = in_period[-1]
+    texts: dict[str, tuple[str, str | None]] = {}
+    sources: dict[str, dict | None] = {}
+    for key, column, given in (
+        ("objective", "objective", None),
+        ("assessment", "assessment", assessment),
+        ("plan", "plan", plan),
+        ("home_program", "homecare", None),
+    ):
+        if given is not None:
+            texts[key], sources[key] = (given.strip(), "given"), None
+            continue
+        text, where, found = _latest_note(in_period, notes, column)
+        texts[key], sources[key] = (text, where), _note_source(found, last_visit)
+        if key not in ("assessment", "plan"):
+            continue
+        if not text:
+            warnings.append(f"no {key} in this period's notes; give one with --{key}")
+        elif found is not None and found.session_id != last_visit.session_id:
+            # An adjuster reads the assessment as today's: one from an earlier visit says so.
+            warnings.append(
+                f"the {key} is from {where}, not the period's last visit (visit "
+                f"{last_visit.visit} on {last_visit.day} has none); give one with --{key}"
+            )
+    assessment_text, assessment_from = texts["assessment"]
+    plan_text, plan_from = texts["plan"]
     unsigned = [v.session_id for v in in_period if v.status != "signed"]
     if unsigned:
         warnings.append(
@@ -560,10 +663,13 @@ def build_summary(
         if v.authorization_id is not None:
             used_by[v.authorization_id] = used_by.get(v.authorization_id, 0) + 1
     flags = _attention(coverage.authorizations, authorization, found.state, in_period, used_by)
+    # Areas ordered by the authorization in force and by those the period's visits fall under.
+    under = {v.authorization_id for v in in_period} | {authorization.id}
+    ordered = {r for a in coverage.authorizations if a.id in under for r in a.areas}
     summary = Summary(
         written=written,
         period=period,
-        therapist={k: profile[k] for k in profile if k not in ("fees", "report_rules")},
+        therapist=identity(profile),
         client=client,
         case=case,
         diagnoses=diagnoses(conn, case_id),
@@ -595,6 +701,13 @@ def build_summary(
         ),
         flags=flags,
         warnings=warnings,
+        intake=_intake_facts(intake),
+        treatment=_treatment(conn, in_period, ordered),
+        objective=texts["objective"][0],
+        objective_from=texts["objective"][1],
+        home_program=texts["home_program"][0],
+        home_program_from=texts["home_program"][1],
+        note_sources=sources,
     )
     return summary
 

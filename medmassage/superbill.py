@@ -1,6 +1,10 @@
 """The superbill: an itemised statement a client files with an FSA/HSA or their insurer for
-reimbursement (provider identifiers, diagnoses, each date of service with CPT code, units and
-fee, total). Plain data; documents/ draws it. Money is kept in integer cents.
+reimbursement (provider identifiers, diagnoses, each date of service with place of service, CPT
+code, units and fee, total). Plain data; documents/ draws it. Money is kept in integer cents.
+
+Each line says whether its visit's note is signed: an unsigned draft is billed but marked (and
+warned about), as the progress summary does. Nothing in the database records payments yet, so a
+superbill lists charges only.
 """
 
 from __future__ import annotations
@@ -13,7 +17,23 @@ from medmassage.authorizations import Authorization, load_many, standings_of, wi
 from medmassage.catalog import CPT_CODES
 from medmassage.coverage import in_force
 from medmassage.errors import InputError
+from medmassage.profile import identity
 from medmassage.summary import Period, require_profile
+
+# CMS place-of-service code printed on every line. Nothing records where a visit took place (no
+# home or mobile visits in the data model), so every visit is billed at the practice's office.
+PLACE_OF_SERVICE = "11"
+
+# Profile fields a superbill prints but can go without: named on stderr (one line, with the
+# `profile set` options to fill them) and printed as "not on file". Name, credentials, license
+# number and NPI are required by every insurer document (summary.require_profile refuses).
+WANTED_PROFILE = {
+    "practice_name": ("practice name", "--practice-name"),
+    "address": ("practice address", "--address"),
+    "phone": ("phone", "--phone"),
+    "license_state": ("license state", "--license-state"),
+    "tax_id": ("tax ID (EIN)", "--tax-id"),
+}
 
 
 def money(cents: int) -> str:
@@ -97,7 +117,7 @@ def build_superbill(
     fees = dict(conn.execute("SELECT cpt, cents FROM fee").fetchall())
     marks = ",".join("?" for _ in case_ids)
     sessions = conn.execute(
-        f"SELECT id, case_id, date, minutes FROM session WHERE case_id IN ({marks}) "
+        f"SELECT id, case_id, date, minutes, status FROM session WHERE case_id IN ({marks}) "
         "AND status != 'void' AND date BETWEEN ? AND ? "
         "ORDER BY date, coalesce(start_time, ''), id",
         (*case_ids, period.first.isoformat(), period.last.isoformat()),
@@ -158,6 +178,9 @@ def build_superbill(
                     "amount_cents": fee * r["units"],
                     "fee": money(fee),
                     "amount": money(fee * r["units"]),
+                    "signed": s["status"] == "signed",
+                    "place_of_service": PLACE_OF_SERVICE,
+                    "modifiers": [],  # nothing records CPT modifiers (59, GP…) yet
                 }
             )
     if not lines:
@@ -198,10 +221,41 @@ def build_superbill(
             )
             day = next(line["date"] for line in lines if line["session_id"] == session_id)
             warnings.append(f"session {session_id} on {day} is {why}")
-    if not profile.get("tax_id"):
+    unsigned = sorted({line["session_id"] for line in lines if not line["signed"]})
+    if unsigned:
         warnings.append(
-            "the profile has no tax ID (EIN), which FSA/HSA administrators often ask for"
+            f"{len(unsigned)} visit(s) on this superbill are unsigned drafts, marked † on it "
+            f"(session{'s' if len(unsigned) > 1 else ''} {', '.join(map(str, unsigned))}); "
+            "sign them with: medmassage session sign ID"
         )
+    if not client["address"]:
+        warnings.append(
+            f"client {client['id']} has no address on file (the superbill says so; insurers' "
+            f"claim forms ask for it); add it with: medmassage client edit {client['id']} "
+            "--address …"
+        )
+    missing = missing_profile_fields(profile)
+    if missing:
+        warnings.insert(0, _missing_profile_warning(missing))
     client_data = {k: client[k] for k in ("id", "name", "dob", "address", "phone", "email")}
-    provider = {k: profile[k] for k in profile if k not in ("fees", "report_rules")}
+    provider = identity(profile)
     return Superbill(written, period, provider, client_data, cases, diagnoses, lines, warnings)
+
+
+def missing_profile_fields(profile: dict) -> list[str]:
+    """The optional profile fields a superbill prints that the profile lacks."""
+    return [k for k in WANTED_PROFILE if not profile.get(k)]
+
+
+def _missing_profile_warning(missing: list[str]) -> str:
+    names = ", ".join(WANTED_PROFILE[k][0] for k in missing)
+    options = " ".join(f"{WANTED_PROFILE[k][1]} …" for k in missing)
+    why = (
+        " (FSA/HSA administrators often ask for the address and tax ID)"
+        if {"address", "tax_id"} & set(missing)
+        else ""
+    )
+    return (
+        f'the profile has no {names}: the superbill says "not on file"{why}; '
+        f"add {'it' if len(missing) == 1 else 'them'} with: medmassage profile set {options}"
+    )

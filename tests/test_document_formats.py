@@ -176,6 +176,8 @@ def test_markdown_summary_tables_survive_pipes_and_stars(pipes):
         [
             "Diagnoses (ICD-10-CM)",
             "Visits in the period (2)",
+            "Techniques in the period",
+            "Regions treated in the period",
             "Outcomes",
             "Functional goals",
             "Pain before and after each visit (NPRS 0–10)",
@@ -212,6 +214,8 @@ SUMMARY_KEYS = {
     "document", "written", "period", "therapist", "client", "case", "diagnoses", "authorization",
     "authorizations", "visits", "totals", "outcomes", "goals", "pain_chart", "assessment",
     "assessment_from", "plan", "plan_from", "recommendation", "flags",
+    "intake", "treatment", "objective", "objective_from", "home_program", "home_program_from",
+    "note_sources",
 }  # fmt: skip
 SUPERBILL_KEYS = {
     "document", "written", "period", "provider", "client", "cases", "diagnoses", "lines", "total",
@@ -219,7 +223,7 @@ SUPERBILL_KEYS = {
 }  # fmt: skip
 LINE_KEYS = {
     "date", "session_id", "case_id", "cpt", "description", "minutes", "units", "diagnosis_codes",
-    "fee_cents", "amount_cents", "fee", "amount",
+    "fee_cents", "amount_cents", "fee", "amount", "signed", "place_of_service", "modifiers",
 }  # fmt: skip
 VISIT_KEYS = {
     "visit", "session_id", "date", "minutes", "cpt", "units", "pain_pre", "pain_post", "relief",

@@ -11,6 +11,7 @@ import json
 import os
 import stat
 from html.parser import HTMLParser
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,19 @@ from pypdf import PdfReader
 from tests.conftest import TODAY, Cli, count_rows, query, run_subprocess
 
 TOP_LEVEL_KEYS = [
-    "document", "written", "period", "therapist", "client", "case", "diagnoses",
-    "authorization", "authorizations", "visits", "totals", "outcomes", "goals", "pain_chart",
-    "assessment",
-    "assessment_from", "plan", "plan_from", "recommendation", "flags",
+    "document", "written", "period", "therapist", "client", "case", "diagnoses", "intake",
+    "authorization", "authorizations", "visits", "totals", "treatment", "outcomes", "goals",
+    "pain_chart", "objective", "objective_from", "assessment", "assessment_from", "plan",
+    "plan_from", "home_program", "home_program_from", "note_sources", "recommendation", "flags",
 ]  # fmt: skip
 ADDRESS = "412 Cedar St, Olympia WA 98501"
 ASSESSMENT = "Rotation improved <script>alert(1)</script> L|R"
 PLAN = "Continue 2x/week | add chin tucks"
+COMPLAINT = "Neck pain since a rear-end collision"
+MECHANISM = "Rear-end motor vehicle accident, driver, belted"
+HISTORY = "No prior neck injury; desk work 8 h a day"
+OBJECTIVE = "Hypertonic upper trapezius L>R; cervical rotation L 60°"
+HOME = "Chin tucks 10x, 3 times a day; heat 15 min"
 # The rich case's visits: date, techniques, pain pre, pain post, minutes, CPT cell, units.
 VISITS = [
     ("2026-11-03", ("myofascial-release=30", "swedish=15"), 7, 4, 45, "97140 × 2, 97124 × 1", 3),
@@ -73,7 +79,9 @@ def open_case(cli, client: str, *extra: str, visits="12", until="2026-12-31", pa
 def build_rich_case(cli) -> list:
     """Jane Doe: health case, Rx to 11-20, 4 visits authorized; 6 visits (the 5th unsigned and
     beyond the authorization, the 6th after the Rx), re-measured on 11-24, two goals (one
-    met)."""
+    met). The intake has onset, mechanism and history; the objective findings are last recorded
+    at visit 5 (not the last), the home program at visit 6; visit 3 also treats the upper back,
+    which was not ordered."""
     set_profile(cli)
     cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
     cli(
@@ -84,9 +92,10 @@ def build_rich_case(cli) -> list:
         "--visits", "4", "--frequency", "2x/week", "--area", "neck",
     )  # fmt: skip
     cli(
-        "intake", "Jane", "--complaint", "Neck pain", "--pain", "7", "--region", "neck",
+        "intake", "Jane", "--complaint", COMPLAINT, "--pain", "7", "--region", "neck",
         "--date", "2026-11-02", "--consent-date", "2026-11-02", "--ndi", "40",
-        "--psfs", "turn head to drive=3",
+        "--psfs", "turn head to drive=3", "--condition", "whiplash", "--onset", "2026-10-20",
+        "--mechanism", MECHANISM, "--history", HISTORY, "--limitation", "Cannot drive 30 min",
         "--goal", "Check blind spot without pain | full rotation | 2026-12-19",
     )  # fmt: skip
     cli("goal", "add", "Jane", "Sleep through the night | 0 wakings | 2026-12-31")
@@ -94,8 +103,14 @@ def build_rich_case(cli) -> list:
     results = []
     for i, (day, tech, pre, post, *_) in enumerate(VISITS):
         extra = ["--assessment", f"old note {day}", "--plan", f"old plan {day}"]
-        if i == len(VISITS) - 1:
-            extra = ["--assessment", ASSESSMENT, "--plan", PLAN]
+        if i == len(VISITS) - 1:  # the last visit: no objective findings
+            extra = ["--assessment", ASSESSMENT, "--plan", PLAN, "--homecare", HOME]
+        else:
+            extra += ["--objective", OBJECTIVE if i == 4 else f"old findings {day}"]
+        if i == 1:
+            extra += ["--homecare", "Heat only"]
+        if i == 2:
+            extra += ["--region", "upper-back"]  # not among the areas ordered
         results.append(
             log(cli, "Jane", day, pre, post, tech, *extra, *([] if i == 4 else ["--sign"]))
         )
@@ -189,7 +204,8 @@ def test_pdf_every_page_is_numbered_page_i_of_n(docs):
     assert len(pages) >= 2
     for i, page in enumerate(pages, start=1):
         assert squash(f"Page {i} of {len(pages)}") in squash(page), f"page {i}"
-        assert squash("Jane Doe · DOB 1980-04-02 · claim CLM-42") in squash(page)
+        # A health plan files the case under the member id, not the claim number.
+        assert squash("Jane Doe · DOB 1980-04-02 · member id POL-778") in squash(page)
 
 
 def test_unicode_client_name_in_pdf_and_html(practice, tmp_path):
@@ -690,3 +706,243 @@ def test_all_due_passes_on_each_case_s_warnings(ten, tmp_path):
     result = ten("summary", "--all-due", "-o", str(tmp_path / "due"))
     assert "case 1: 1 visit(s) in the period are unsigned drafts" in result.stderr
     assert "case 1: 1 visit" not in result.stdout  # the list on stdout stays data
+
+
+# --- 11. what an adjuster checks first (issue 13) -------------------------------------------
+
+
+def md_text(md: str) -> str:
+    """Markdown without its escapes."""
+    return md.replace("\\", "")
+
+
+def norm(text: str) -> str:
+    """Text of any format without whitespace, Markdown markup or the colons of labels."""
+    return "".join(ch for ch in squash(text) if ch not in "\\*_|:")
+
+
+def test_intake_objective_treatment_and_home_program_in_every_format(docs):
+    d = docs["json"]
+    assert d["intake"] == {
+        "date": "2026-11-02", "chief_complaint": COMPLAINT, "conditions": ["Whiplash"],
+        "onset_date": "2026-10-20", "mechanism": MECHANISM, "history": HISTORY,
+        "limitations": ["Cannot drive 30 min"], "aggravating": None, "relieving": None,
+    }  # fmt: skip
+    # The latest objective findings are from visit 5 (an unsigned draft), not the last visit.
+    assert (d["objective"], d["objective_from"]) == (OBJECTIVE, "visit 5 on 2026-11-17")
+    assert (d["home_program"], d["home_program_from"]) == (HOME, "visit 6 on 2026-11-24")
+    assert d["note_sources"] == {
+        "objective": {"visit": 5, "session_id": 5, "date": "2026-11-17", "signed": False,
+                      "last_visit": False},
+        "assessment": {"visit": 6, "session_id": 6, "date": "2026-11-24", "signed": True,
+                       "last_visit": True},
+        "plan": {"visit": 6, "session_id": 6, "date": "2026-11-24", "signed": True,
+                 "last_visit": True},
+        "home_program": {"visit": 6, "session_id": 6, "date": "2026-11-24", "signed": True,
+                         "last_visit": True},
+    }  # fmt: skip
+    assert d["treatment"] == {
+        "techniques": [
+            {"technique": "myofascial-release", "cpt": "97140", "cpt_label": "Manual therapy",
+             "minutes": 190, "visits": 6},
+            {"technique": "swedish", "cpt": "97124", "cpt_label": "Massage", "minutes": 60,
+             "visits": 4},
+            {"technique": "stretching", "cpt": "97110", "cpt_label": "Therapeutic exercise",
+             "minutes": 20, "visits": 1},
+        ],
+        "regions": [
+            {"region": "neck", "visits": 6, "ordered": True},
+            {"region": "upper-back", "visits": 1, "ordered": False},
+        ],
+    }  # fmt: skip
+    facts = [
+        f"Chief complaint: {COMPLAINT}", "Condition: Whiplash", "Onset: 2026-10-20",
+        f"Mechanism: {MECHANISM}", f"Relevant history: {HISTORY}",
+        "Functional limitations at intake: Cannot drive 30 min", "Aggravated by: not recorded",
+        "from the intake assessment of 2026-11-02",
+        "Myofascial release", "97140 Manual therapy", "Stretching", "97110 Therapeutic exercise",
+        f"Objective findings {OBJECTIVE}",
+        "from visit 5 on 2026-11-17 (an unsigned draft), not the last visit of the period: "
+        "the note of visit 6 on 2026-11-24 has no objective findings",
+        f"Home program {HOME}", "from the note of visit 6 on 2026-11-24",
+        "Status expired 2026-11-20", "Other authorizations none on this claim",
+    ]  # fmt: skip
+    pdf = squash(docs["pdf"])
+    texts = {
+        "pdf": norm(docs["pdf"]),
+        "md": norm(docs["md"]),
+        "html": norm(HtmlText.of(docs["html"])),
+    }
+    for fact in facts:
+        for fmt, text in texts.items():
+            assert norm(fact) in text, (fmt, fact)
+    # The tables: technique, CPT, visits, minutes; region, visits, ordered or not.
+    for row in ("Myofascial release 97140 Manual therapy 6 190", "Swedish 97124 Massage 4 60",
+                "Stretching 97110 Therapeutic exercise 1 20", "Total 270", "neck 6 yes",
+                "upper-back 1 not ordered"):  # fmt: skip
+        assert squash(row) in pdf, row
+    assert "| Myofascial release | 97140 Manual therapy | 6 | 190 |" in docs["md"]
+    assert "| upper-back | 1 | not ordered |" in docs["md"]
+    assert "<td>upper-back</td>" in docs["html"]
+
+
+def test_an_assessment_older_than_the_last_visit_is_named_and_warned(four, tmp_path):
+    # Visit 5 has findings but no assessment or plan: those come from visit 4.
+    log(four, "Jane", "2026-11-17", 5, 2, ("swedish=30",), "--sign", "--objective", "Less guarding")
+    result = four("summary", "Jane", "-f", "json")
+    d = json.loads(result.stdout)
+    assert (d["assessment"], d["assessment_from"]) == ("note 13", "visit 4 on 2026-11-13")
+    assert d["note_sources"]["assessment"]["last_visit"] is False
+    assert d["note_sources"]["objective"]["last_visit"] is True
+    for key in ("assessment", "plan"):
+        assert (
+            f"warning: the {key} is from visit 4 on 2026-11-13, not the period's last visit "
+            f"(visit 5 on 2026-11-17 has none); give one with --{key}"
+        ) in result.stderr
+    wording = (
+        "from visit 4 on 2026-11-13, not the last visit of the period: the note of visit 5 on "
+        "2026-11-17 has no assessment"
+    )
+    md = four("summary", "Jane").stdout
+    assert f"## Assessment\n\nnote 13\n\n_{wording}_" in md
+    four("summary", "Jane", "--preview", "-o", str(tmp_path / "s.pdf"))
+    pdf = squash("\n".join(pdf_pages(tmp_path / "s.pdf")))
+    assert squash(f"Assessment note 13 {wording}") in pdf
+    assert squash("Objective findings Less guarding from the note of visit 5 on 2026-11-17") in pdf
+    # Written for this report: no warning for it, and said so.
+    given = four("summary", "Jane", "--assessment", "Better range", "-f", "md")
+    assert "the assessment is from" not in given.stderr and "the plan is from" in given.stderr
+    assert "## Assessment\n\nBetter range\n\n_as given for this report_" in given.stdout
+    # From the last visit: no warning at all.
+    log(four, "Jane", "2026-11-20", 4, 2, ("swedish=30",), "--sign", "--assessment", "A",
+        "--plan", "P")  # fmt: skip
+    assert "not the period's last visit" not in four("summary", "Jane", "-f", "json").stderr
+
+
+def test_missing_facts_are_said_in_words_in_every_format(cli, tmp_path):
+    set_profile(cli)  # no practice name, no phone
+    cli("client", "add", "Jane Doe")  # no date of birth
+    # Workers' comp with no claim number, no areas ordered, no intake.
+    open_case(cli, "Jane", "--injury-date", "2026-10-01", payer="workers-comp")
+    log(cli, "Jane", "2026-11-20", 6, 3, ("swedish=30",), "--sign")  # a note without text
+    md = cli("summary", "Jane").stdout
+    cli("summary", "Jane", "--preview", "-o", str(tmp_path / "s.pdf"))
+    cli("summary", "Jane", "--preview", "-o", str(tmp_path / "s.html"))
+    html = (tmp_path / "s.html").read_text(encoding="utf-8")
+    pdf = "\n".join(pdf_pages(tmp_path / "s.pdf"))
+    words = [
+        "Practice not recorded", "Phone not recorded", "Date of birth not recorded",
+        "Claim # not recorded", "Referrer NPI not recorded", "Areas ordered none named",
+        "Authorization # not recorded",
+        "No intake assessment recorded for this case: chief complaint, onset, mechanism and "
+        "history not recorded.",
+        "No objective findings recorded in the period.", "No assessment recorded in the period.",
+        "No plan recorded in the period.", "No home program recorded in the period.",
+        "No functional goals recorded for this case.", "neck 1 no areas named",
+        "The prescription in force names no areas.",
+        "Jane Doe · date of birth not recorded · no claim number recorded",
+    ]  # fmt: skip
+    texts = {"pdf": norm(pdf), "md": norm(md), "html": norm(HtmlText.of(html))}
+    for fact in words:
+        for fmt, text in texts.items():
+            assert norm(fact) in text, (fmt, fact)
+    # No fact is a bare dash: the only dashes are the title's.
+    assert [line for line in pdf.splitlines() if "—" in line] == [
+        "Progress Summary — Medical Massage Therapy"
+    ]
+    assert [line for line in md.splitlines() if "—" in line] == [
+        "# Progress Summary — Medical Massage Therapy"
+    ]
+    body = html.split("<body>", 1)[1]
+    assert body.count("—") == 1 and "<h1>Progress Summary — Medical Massage Therapy</h1>" in body
+
+
+@pytest.mark.parametrize(
+    ("payer", "extra", "footer"),
+    [
+        ("health", ("--policy", "MBR-7731", "--claim", "HC-9"), "member id MBR-7731"),
+        ("health", (), "no member id recorded"),
+        ("workers-comp", ("--claim", "WC-1", "--policy", "P-2"), "claim WC-1"),
+        ("auto-pip", ("--policy", "P-3"), "no claim number recorded"),
+    ],
+)
+def test_footer_names_what_the_payer_files_the_case_under(cli, tmp_path, payer, extra, footer):
+    set_profile(cli)
+    cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
+    injury = () if payer == "health" else ("--injury-date", "2026-10-01")
+    open_case(cli, "Jane", *extra, *injury, payer=payer)
+    log(cli, "Jane", "2026-11-20", 6, 3, ("swedish=30",), "--sign")
+    expected = f"Jane Doe · DOB 1980-04-02 · {footer} · progress summary {TODAY}"
+    assert cli("summary", "Jane").stdout.rstrip().endswith(expected)
+    cli("summary", "Jane", "--preview", "-o", str(tmp_path / "s.pdf"))
+    pages = pdf_pages(tmp_path / "s.pdf")
+    assert all(squash(expected) in squash(page) for page in pages)
+    assert "claim —" not in "\n".join(pages)
+
+
+def test_authorization_in_force_and_the_earlier_one(cli):
+    set_profile(cli)
+    cli("client", "add", "Jane Doe")
+    open_case(cli, "Jane", "--injury-date", "2026-10-01", visits="2", until="2026-11-15",
+              payer="auto-pip")  # fmt: skip
+    for day in ("2026-11-05", "2026-11-12"):
+        log(cli, "Jane", day, 6, 3, ("swedish=30",), "--sign")
+    cli("case", "renew", "1", "--rx-date", "2026-11-16", "--rx-until", "2026-12-31",
+        "--visits", "6", "--auth-number", "PA-1")  # fmt: skip
+    log(cli, "Jane", "2026-11-19", 5, 2, ("swedish=30",), "--sign")
+    md = md_text(cli("summary", "Jane").stdout)
+    assert "- **Status:** in force" in md
+    assert "- **Other authorizations:** 1 (table below)" in md
+    assert "| 1 | 2026-11-01 | 2026-11-01 | 2026-11-15 | 2 | 2 | not recorded | Dr Ames |" in md
+    assert "| 2 (in force) | 2026-11-16 | 2026-11-16 | 2026-12-31 | 6 | 1 | PA-1 | Dr Ames |" in md
+
+
+def test_outcomes_note_is_never_alone_at_the_top_of_a_page(practice):
+    """The 'change is signed' note keeps with the outcome table's last row, wherever the page
+    break falls: the intake history before it is lengthened until the table moves on."""
+    from medmassage.documents import render
+
+    for day in ("03", "06", "10", "13", "17", "20"):
+        log(practice, "Jane", f"2026-11-{day}", 6, 3, ("swedish=30",), "--sign")
+    practice("measure", "add", "Jane", "--date", "2026-11-20", "--ndi", "20")
+    data = json.loads(practice("summary", "Jane", "-f", "json").stdout)
+
+    def note_page(lines: int) -> tuple[int, str]:
+        data["intake"]["history"] = "\n".join(f"history line {i}" for i in range(lines))
+        pages = [p.extract_text() for p in PdfReader(BytesIO(render("summary", data, "pdf"))).pages]
+        k = next(k for k, page in enumerate(pages) if "Change is signed" in page)
+        return k, pages[k]
+
+    first, _ = note_page(0)
+    low, high = 0, 80  # the table is on a later page with 80 more lines before it
+    assert note_page(high)[0] > first
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if note_page(mid)[0] > first else (mid, high)
+    for lines in (low, high):  # either side of the break
+        _, page = note_page(lines)
+        above = page.split("Change is signed")[0]
+        assert "Neck Disability Index" in above and "Measure Baseline Current" in above, lines
+
+
+def test_chart_after_square_at_zero_sits_above_the_axis(practice, tmp_path):
+    for day in ("03", "06", "10"):
+        log(practice, "Jane", f"2026-11-{day}", 4, 0, ("swedish=30",), "--sign")
+    practice("summary", "Jane", "--preview", "-o", str(tmp_path / "s.pdf"))
+    reader = PdfReader(tmp_path / "s.pdf")
+    ops = []
+    for page in reader.pages:
+        ops += page.get_contents().get_data().decode("latin-1").splitlines()
+    square = 1.9 * 72 / 25.4  # the 1.9 mm "after" marker, in points
+    # `x y w -h re B`: the top edge at y, the bottom at y - h (PDF y grows upward).
+    rects = [line.split() for line in ops if line.endswith(" re B")]
+    bottoms = [
+        float(y) - float(w)
+        for x, y, w, h, *_ in rects
+        if abs(float(w) - square) < 0.05 and abs(float(h) + square) < 0.05
+    ]
+    assert len(bottoms) == 3 + 1  # three visits and the legend
+    lines = [line.split() for line in ops if line.endswith(" l S") and " m " in line]
+    horizontal = [(float(p[1]), float(p[0]), float(p[3])) for p in lines if p[1] == p[4]]
+    axis_y = min(y for y, x1, x2 in horizontal if x2 - x1 > 300)  # the x axis: the lowest rule
+    assert min(bottoms) - axis_y > 1.0, (min(bottoms), axis_y)  # points of clear space

@@ -1,7 +1,9 @@
-"""`medmassage superbill`: money, periods, the PDF's facts, bad input, warnings and file writes.
+"""`medmassage superbill`: money, periods, the PDF's facts, bad input, warnings, unsigned visits,
+missing profile fields, place of service, pages and file writes.
 
 Through the real CLI against a real SQLite file. Today is 2026-11-27 (conftest), so the default
-period is 2026-11-01..2026-11-27. Fees: 97140 $45.00, 97124 $38.50 (a fee with cents).
+period is 2026-11-01..2026-11-27. Fees: 97140 $45.00, 97124 $38.50 (a fee with cents). Visits
+are logged signed unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,15 +21,26 @@ from tests.conftest import count_rows
 
 FEES = ("--fee", "97140=45", "--fee", "97124=38.50")
 ADDRESS = "412 Cedar St, Suite 3, Olympia, WA 98501"
+CLIENT_ADDRESS = "77 Harrison Ave NW, Olympia, WA 98502"
 
 
-def log(cli, client: str, day: str, *tech: str, case: str | None = None, ok: bool = True):
+def log(
+    cli,
+    client: str,
+    day: str,
+    *tech: str,
+    case: str | None = None,
+    ok: bool = True,
+    sign: bool = True,
+):
     args = ["session", "log", client, "--date", day, "--pre", "7", "--post", "4"]
     args += ["--region", "neck"]
     for t in tech:
         args += ["--technique", t]
     if case:
         args += ["--case", case]
+    if sign:
+        args.append("--sign")
     return cli(*args, ok=ok)
 
 
@@ -64,10 +78,19 @@ def open_case(cli, client: str, *extra: str, dx: str = "M54.2", payer: str = "se
     )  # fmt: skip
 
 
+PRACTICE = "Cedar Street Medical Massage"
+PHONE = "360-555-0142"
+
+
 @pytest.fixture
 def billing(practice):
-    """The practice with fees for 97140/97124 (none for 97010), a tax ID and an address."""
-    practice("profile", "set", "--tax-id", "91-1234567", "--address", ADDRESS, *FEES)
+    """The practice with fees for 97140/97124 (none for 97010) and every field a superbill
+    prints (practice name, address, phone, tax ID); the client with an address."""
+    practice(
+        "profile", "set", "--tax-id", "91-1234567", "--address", ADDRESS, "--phone", PHONE,
+        "--practice-name", PRACTICE, *FEES,
+    )  # fmt: skip
+    practice("client", "edit", "Jane", "--address", CLIENT_ADDRESS)
     return practice
 
 
@@ -153,7 +176,6 @@ def test_large_fees_keep_cents_exact_and_group_thousands(billing):
 
 
 def test_pdf_carries_every_fact_a_reimbursement_needs(billing, tmp_path, db_path):
-    billing("profile", "set", "--practice-name", "Cedar Street Medical Massage")
     open_case(billing, "Jane", dx="M54.6", payer="fsa-hsa")
     log(billing, "Jane", "2026-11-03", "myofascial-release=30", "swedish=15", case="1")
     log(billing, "Jane", "2026-11-12", "trigger-point=25", case="2")
@@ -176,7 +198,8 @@ def test_pdf_carries_every_fact_a_reimbursement_needs(billing, tmp_path, db_path
         "2026-11-03 97124 Massage M54.2 1 38.50 38.50",
         "2026-11-12 97140 Manual therapy M54.6 2 45.00 90.00",
         "Total 2 visits 5 218.50", "Therapist signature", "Page 1 of 1",
-        "Referring provider Alan Brooks, DC",
+        "Referring provider Alan Brooks, DC", f"Address {CLIENT_ADDRESS}",
+        f"Phone {PHONE}", "Place of service 11 (office)", "Phone 360-555-0100",
     ):  # fmt: skip
         assert squash(fact) in flat, f"{fact!r} not in PDF text:\n{text}"
 
@@ -262,6 +285,8 @@ BAD = [
     ("docx-suffix", (), ("-o", "{out}/bill.docx"), "bill.docx"),
     ("missing-folder", (), ("-o", "{out}/missing/bill.pdf"), "cannot write there"),
     ("no-profile", (), ("-o", "{out}/bill.pdf"), "profile"),
+    ("no-npi", (), ("-o", "{out}/bill.pdf"), "'npi' — missing; insurer documents need them: "
+     "medmassage profile set --npi …"),
     ("only-zero-units", ("swedish=7",), ("-o", "{out}/bill.pdf"), "no billable units"),
 ]  # fmt: skip
 
@@ -271,10 +296,10 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     cli, db_path, tmp_path, name, tech, args, says
 ):
     if name != "no-profile":
+        npi = () if name == "no-npi" else ("--npi", "1234567893")
         cli(
             "profile", "set", "--name", "Dana Whitfield", "--credentials", "LMT",
-            "--license-number", "MA60512345", "--npi", "1234567893", "--tax-id", "91-1234567",
-            *FEES,
+            "--license-number", "MA60512345", *npi, "--tax-id", "91-1234567", *FEES,
         )  # fmt: skip
     cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
     client = "Jane"
@@ -315,19 +340,171 @@ def test_zero_unit_session_is_left_off_with_a_warning_naming_it(billing, tmp_pat
     assert "2026-11-05" not in pdf_text(out)
 
 
-def test_missing_tax_id_warns_on_stderr_only(practice):
+def warning_lines(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if ln.startswith("warning:")]
+
+
+def test_missing_profile_fields_are_named_on_one_line_and_said_in_words(practice, tmp_path):
+    """Name, credentials, license number and NPI are required (see BAD); the rest a superbill
+    prints is named on stderr with the options that fill it, and "not on file" on the page."""
     practice("profile", "set", *FEES)
+    practice("client", "edit", "Jane", "--address", CLIENT_ADDRESS)
     log(practice, "Jane", "2026-11-03", "myofascial-release=30")
-    result = practice("superbill", "Jane", "-f", "json")
-    data = json.loads(result.stdout)  # stdout stays pure JSON
-    assert data["provider"]["tax_id"] is None
-    warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
-    assert len(warnings) == 1 and "no tax ID" in warnings[0]
-    practice("profile", "set", "--tax-id", "91-1234567")
-    assert "tax ID" not in practice("superbill", "Jane", "-f", "json").stderr
+    out = tmp_path / "bill.pdf"
+    result = practice("superbill", "Jane", "-o", str(out))
+    assert result.stderr.splitlines() == [
+        "warning: the profile has no practice name, practice address, phone, tax ID (EIN): the "
+        'superbill says "not on file" (FSA/HSA administrators often ask for the address and tax '
+        "ID); add them with: medmassage profile set --practice-name … --address … --phone … "
+        "--tax-id …",
+        f"Wrote {out}: superbill, 1 line(s), total $90.00",
+    ]
+    text = " ".join(pdf_text(out).split())
+    for fact in (
+        "Practice not on file", "Address not on file", "Phone not on file",
+        "Tax ID not on file", "License MA60512345 (WA)", f"Address {CLIENT_ADDRESS}",
+    ):  # fmt: skip
+        assert fact in text, f"{fact!r} not in PDF text:\n{text}"
+    assert not re.search(r"(Practice|Address|Phone|Tax ID|Date of birth) —", text), text
+    data, _ = bill(practice)
+    assert [data["provider"][k] for k in ("practice_name", "address", "phone", "tax_id")] == [
+        None,
+        None,
+        None,
+        None,
+    ]  # fmt: skip  (JSON keeps null: "not on file" is the documents' wording)
+
+    # Filled in, with the license state cleared: only that one is named.
+    practice(
+        "profile", "set", "--practice-name", PRACTICE, "--address", ADDRESS, "--phone", PHONE,
+        "--tax-id", "91-1234567", "--license-state", "",
+    )  # fmt: skip
+    result = practice("superbill", "Jane", "-o", str(out))
+    assert warning_lines(result.stderr) == [
+        'warning: the profile has no license state: the superbill says "not on file"; add it '
+        "with: medmassage profile set --license-state …"
+    ]
+    text = " ".join(pdf_text(out).split())
+    assert "License MA60512345 (state not on file)" in text
+    assert f"Practice {PRACTICE}" in text and f"Phone {PHONE}" in text
+
+    practice("profile", "set", "--license-state", "WA")
+    result = practice("superbill", "Jane", "-o", str(out))
+    assert warning_lines(result.stderr) == []
+    assert "not on file" not in pdf_text(out)
 
 
-# --- 6. files ---------------------------------------------------------------------------------
+def test_client_address_and_place_of_service_are_on_the_superbill(billing, tmp_path):
+    log(billing, "Jane", "2026-11-03", "myofascial-release=30", "swedish=15")
+    data, stderr = bill(billing)
+    assert data["client"]["address"] == CLIENT_ADDRESS
+    assert [ln["place_of_service"] for ln in data["lines"]] == ["11", "11"]
+    assert warning_lines(stderr) == []
+    for fmt in ("md", "html"):
+        page = billing("superbill", "Jane", "-f", fmt).stdout
+        assert CLIENT_ADDRESS in page and "11 (office)" in page, fmt
+    out = tmp_path / "bill.pdf"
+    billing("superbill", "Jane", "-o", str(out))
+    text = " ".join(pdf_text(out).split())
+    assert f"Address {CLIENT_ADDRESS}" in text and "Place of service 11 (office)" in text
+
+    billing("client", "edit", "Jane", "--address", "")
+    result = billing("superbill", "Jane", "-f", "md")
+    assert warning_lines(result.stderr) == [
+        "warning: client 1 has no address on file (the superbill says so; insurers' claim forms "
+        "ask for it); add it with: medmassage client edit 1 --address …"
+    ]
+    client_part = result.stdout.split("## Client", 1)[1].split("##", 1)[0]
+    assert "- **Address:** not on file" in client_part
+    assert "Jane" not in warning_lines(result.stderr)[0]  # no client data in messages
+
+
+def test_unsigned_visits_are_warned_about_and_marked_in_every_format(billing, tmp_path):
+    s1 = session_id(log(billing, "Jane", "2026-11-03", "myofascial-release=30", "swedish=15"))
+    s2 = session_id(log(billing, "Jane", "2026-11-10", "myofascial-release=30", sign=False))
+    s3 = session_id(log(billing, "Jane", "2026-11-12", "swedish=30", sign=False))
+    data, stderr = bill(billing)
+    assert [(ln["session_id"], ln["signed"]) for ln in data["lines"]] == [
+        (s1, True), (s1, True), (s2, False), (s3, False),
+    ]  # fmt: skip
+    assert warning_lines(stderr) == [
+        "warning: 2 visit(s) on this superbill are unsigned drafts, marked † on it (sessions "
+        f"{s2}, {s3}); sign them with: medmassage session sign ID"
+    ]
+    legend = "† Unsigned: the therapist had not yet signed this visit's note when this superbill"
+    out = tmp_path / "bill.pdf"
+    result = billing("superbill", "Jane", "-o", str(out))
+    assert "unsigned drafts" in result.stderr
+    text = " ".join(pdf_text(out).split())
+    for fact in (
+        "2026-11-03 97140 Manual therapy", "2026-11-03 97124 Massage",
+        "2026-11-10 † 97140 Manual therapy", "2026-11-12 † 97124 Massage", legend,
+    ):  # fmt: skip
+        assert fact in text, f"{fact!r} not in PDF text:\n{text}"
+    assert text.count("†") == 3  # two lines and the legend
+    md = billing("superbill", "Jane", "-f", "md").stdout
+    assert "| 2026-11-10 † | 97140 |" in md and "| 2026-11-03 | 97140 |" in md and legend in md
+    html = billing("superbill", "Jane", "-f", "html").stdout
+    assert "<td>2026-11-12 †</td>" in html and legend.replace("'", "&#x27;") in html
+
+    for s in (s2, s3):
+        billing("session", "sign", str(s))
+    data, stderr = bill(billing)
+    assert all(ln["signed"] for ln in data["lines"]) and warning_lines(stderr) == []
+    billing("superbill", "Jane", "-o", str(out))
+    assert "†" not in pdf_text(out) and "Unsigned" not in pdf_text(out)
+
+
+def test_modifiers_column_only_when_a_line_has_one(billing, tmp_path):
+    """Nothing records CPT modifiers yet: every line's list is empty and no column is drawn.
+    The layout draws one as soon as a line has one (fed here the CLI's own JSON)."""
+    from medmassage.documents import render
+
+    log(billing, "Jane", "2026-11-03", "myofascial-release=30", "swedish=15")
+    data, _ = bill(billing)
+    assert [ln["modifiers"] for ln in data["lines"]] == [[], []]
+    assert "Modifiers" not in billing("superbill", "Jane", "-f", "md").stdout
+    data["lines"][1]["modifiers"] = ["59", "GP"]
+    md = render("superbill", data, "md").decode()
+    assert "| Date of service | CPT | Modifiers | Description |" in md
+    assert "| 2026-11-03 | 97124 | 59 GP | Massage |" in md
+    out = tmp_path / "mod.pdf"
+    out.write_bytes(render("superbill", data, "pdf"))
+    assert "97124 59 GP Massage" in " ".join(pdf_text(out).split())
+
+
+# --- 6. pages ---------------------------------------------------------------------------------
+
+
+def test_statement_and_signature_stay_with_the_last_lines_whatever_the_count(billing, tmp_path):
+    """As lines are added one by one, the table's end crosses the bottom of page 1: on every
+    count the statement and signature are on the page of the last line and the total, never
+    alone on a page (some visits unsigned, so the longer note is counted too). The visits fall
+    before the prescription: warned about on stderr, billed all the same."""
+    out = tmp_path / "bill.pdf"
+    broken = 0
+    for i in range(22):
+        day = (date(2026, 8, 3) + timedelta(days=2 * i)).isoformat()
+        log(billing, "Jane", day, "myofascial-release=30", sign=i % 3 > 0)
+        if i < 9:
+            continue
+        billing("superbill", "Jane", "--from", "2026-08-01", "--to", "2026-10-31", "-o", str(out))
+        pages = [page.extract_text() for page in PdfReader(out).pages]
+        assert [f"Page {k} of {len(pages)}" in p for k, p in enumerate(pages, 1)] == [True] * len(
+            pages
+        )
+        closing = [k for k, p in enumerate(pages) if "I certify" in p]
+        assert len(closing) == 1, i
+        page = pages[closing[0]]
+        assert day in page and "Total" in page and "Therapist signature" in page, (i, page)
+        assert "Date of service" in page  # rows on a new page come under their headings
+        assert "† Unsigned" in page
+        assert sum(p.count(day) for p in pages) == 1
+        broken += len(pages) > 1 and "2026-08-03" in pages[0]
+    assert broken >= 1  # the table did break across the page end on some count
+
+
+# --- 7. files ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("suffix", ["pdf", "md", "html", "json"])

@@ -1,4 +1,5 @@
-"""`medmassage summary` (insurer progress summary) and `medmassage superbill`."""
+"""`medmassage summary` (insurer progress summary), `medmassage superbill` and `medmassage notes`
+(chart notes)."""
 
 import sys
 from pathlib import Path
@@ -301,7 +302,9 @@ def superbill(
     """Superbill: itemised statement for FSA/HSA or self-pay reimbursement.
 
     Each date of service with CPT code, units, fee (from profile set --fee) and amount; the
-    provider's NPI, license and tax ID; the diagnoses. Default period: this month so far.
+    provider's NPI, license and tax ID; the client's address; place of service 11 (office); the
+    diagnoses. Unsigned visits are marked † and warned about; profile fields it lacks are named
+    on stderr and printed as "not on file". Default period: this month so far.
     """
     from medmassage.clients import find_client
     from medmassage.dates import today
@@ -331,3 +334,61 @@ def superbill(
     if output is None:
         return
     say(f"Wrote {output}: superbill, {len(bill.lines)} line(s), total ${money(bill.total_cents)}")
+
+
+@guard
+def notes(
+    ctx: typer.Context,
+    client: Annotated[
+        str, typer.Argument(metavar="CLIENT", help="Client id or an unambiguous part of the name.")
+    ],
+    case: CaseOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    fmt: DocFormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Chart notes of a period, for an adjuster (PDF, HTML, Markdown, JSON).
+
+    Every visit's full SOAP note, techniques, regions, minutes, CPT lines (code, minutes,
+    units), pain before and after, addenda with their dates, and its signature (therapist,
+    credentials, license, NPI, date and time signed); a cover with the client, payer, claim or
+    member id, diagnoses, period and number of visits. Unsigned drafts and void sessions are
+    marked. Default period: the whole case up to today. Writing the file records nothing.
+    """
+    from medmassage.cases import case_with_history
+    from medmassage.chartnotes import build_notes, default_period
+    from medmassage.clients import find_client
+    from medmassage.dates import today
+    from medmassage.documents import render
+    from medmassage.render import write_file
+    from medmassage.summary import check_period
+
+    on = today()
+    chosen = _format(fmt, output)
+    first, last = _period_bounds(from_, to)
+    with database(ctx) as conn:
+        client_row = find_client(conn, client)
+        case_row = case_with_history(conn, client_row, case)
+        period = check_period(first, last, default_period(conn, case_row["id"], on), on)
+        chart = build_notes(conn, case_row["id"], period, on)
+    data = render("notes", chart.to_dict(), chosen)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_file(output, data)
+    totals = chart.totals()
+    if totals["unsigned"]:
+        warn(
+            f"{totals['unsigned']} visit(s) in these notes are unsigned drafts (marked as such); "
+            "sign them with: medmassage session sign ID"
+        )
+    if output is None:
+        return
+    period_text = f"{period.first.isoformat()} to {period.last.isoformat()}"
+    void = f", {totals['void']} void session(s)" if totals["void"] else ""
+    say(
+        f"Wrote {output}: chart notes, case {case_row['id']}, {period_text}, "
+        f"{totals['visits']} visit(s){void}"
+    )

@@ -1,7 +1,8 @@
-"""Insurer documents (progress summary, superbill) as PDF, HTML, Markdown or JSON.
+"""Insurer documents (progress summary, superbill, chart notes) as PDF, HTML, Markdown or JSON.
 
-`render(kind, data, fmt)` takes the JSON dict of a Summary or Superbill and returns the bytes to
-write. JSON is the dict itself; the other formats go through layout.py, so they all carry the
+`render(kind, data, fmt)` takes the JSON dict of a Summary, Superbill or ChartNotes (kind
+"summary", "superbill", "notes") and returns the bytes to write. JSON is the dict itself; the
+other formats go through layout.py (notes_layout.py for the chart notes), so they all carry the
 same facts. fpdf2 is imported only when a PDF is asked for.
 """
 
@@ -16,6 +17,10 @@ SUFFIXES = {"pdf": ".pdf", "md": ".md", "html": ".html", "json": ".json"}
 
 
 def layout(kind: str, data: dict) -> Document:
+    if kind == "notes":
+        from medmassage.documents.notes_layout import notes_document
+
+        return notes_document(data)
     return summary_document(data) if kind == "summary" else superbill_document(data)
 
 

@@ -117,9 +117,10 @@ def _cpt_cell(cpt: list[dict]) -> str:
 
 
 def summary_document(d: dict) -> Document:
-    c, a, t, p = d["case"], d["authorization"], d["totals"], d["period"]
+    c, a, p = d["case"], d["authorization"], d["period"]
     client = d["client"]
     period_text = f"{p['from']} to {p['to']}"
+    many = len(d["authorizations"]) > 1
     blocks: list[Block] = [
         Title(
             "Progress Summary — Medical Massage Therapy",
@@ -127,39 +128,46 @@ def summary_document(d: dict) -> Document:
         ),
         Fields(
             [
-                _therapist_group(d["therapist"]),
+                _summary_provider(d["therapist"]),
                 (
                     "Client",
                     [
                         ("Name", client["name"]),
-                        ("Date of birth", _v(client.get("dob"))),
+                        ("Date of birth", _summary_v(client.get("dob"))),
                         ("Payer", PAYER_LABELS[c["payer_type"]]),
-                        ("Payer name", _v(c["payer_name"])),
-                        ("Policy / member #", _v(c["policy"])),
-                        ("Claim #", _v(c["claim"])),
-                        ("Date of injury", _v(c["injury_date"])),
-                        ("Adjuster", _v(c["adjuster"])),
+                        ("Payer name", _summary_v(c["payer_name"])),
+                        ("Policy / member #", _summary_v(c["policy"])),
+                        ("Claim #", _summary_v(c["claim"])),
+                        ("Date of injury", _summary_v(c["injury_date"])),
+                        ("Adjuster", _summary_v(c["adjuster"])),
                     ],
                 ),
                 (
-                    "Referral" if len(d["authorizations"]) == 1 else "Referral in force",
+                    "Referral in force" if many else "Referral",
                     [
                         ("Referring provider", c["referrer"]),
-                        ("Referrer NPI", _v(c["referrer_npi"])),
+                        ("Referrer NPI", _summary_v(c["referrer_npi"])),
                         ("Prescription date", c["rx_date"]),
                         ("Valid", f"{a['valid_from']} to {a['valid_until']}"),
-                        ("Frequency ordered", _v(c["frequency"])),
-                        ("Areas ordered", _v(c["areas_ordered"])),
+                        ("Frequency ordered", _summary_v(c["frequency"])),
+                        ("Areas ordered", _summary_v(c["areas_ordered"], "none named")),
                     ],
                 ),
                 (
                     "Authorization",
                     [
-                        ("Authorization #", _v(a["auth_number"])),
+                        ("Authorization #", _summary_v(a["auth_number"])),
+                        ("Status", _summary_state(a)),
                         ("Visits authorized", str(a["visits_authorized"])),
                         ("Visits used", str(a["visits_used"])),
                         ("Visits remaining", str(a["visits_remaining"])),
                         ("Visits on the claim", str(a["visits_on_claim"])),
+                        (
+                            "Other authorizations",
+                            f"{len(d['authorizations']) - 1} (table below)"
+                            if many
+                            else "none on this claim",
+                        ),
                         ("Reporting period", period_text),
                         ("Date written", d["written"]),
                         ("Case", f"#{c['id']} ({c['status']})"),
@@ -173,8 +181,9 @@ def summary_document(d: dict) -> Document:
             [[x["code"], x["description"]] for x in d["diagnoses"]],
             [1, 6],
         ),
+        _summary_intake(d["intake"]),
     ]
-    if len(d["authorizations"]) > 1:
+    if many:
         blocks.append(
             Table(
                 "Authorizations on this claim",
@@ -182,74 +191,27 @@ def summary_document(d: dict) -> Document:
                 [
                     [
                         str(x["number"])
-                        + (
-                            " (in force)" if x["id"] == a["id"] and a["state"] == "in force" else ""
-                        ),
+                        + (f" ({_summary_state(a)})" if x["id"] == a["id"] else ""),
                         x["written"],
                         x["valid_from"],
                         x["valid_until"],
                         str(x["visits_allowed"]),
                         str(x["visits_used"]),
-                        _v(x["auth_number"]),
+                        _summary_v(x["auth_number"]),
                         ", ".join(y for y in (x["prescriber"], x["prescriber_credentials"]) if y),
                     ]
                     for x in d["authorizations"]
                 ],
-                [1.1, 1.1, 1.1, 1.1, 0.7, 0.7, 1.3, 2.2],
+                [1.5, 1.1, 1.1, 1.1, 0.7, 0.7, 1.3, 1.8],
                 right=frozenset({4, 5}),
             )
         )
     if d["flags"]:
         blocks.append(Flags(d["flags"]))
-    units_by_cpt = ", ".join(f"{k}: {v}" for k, v in t["units_by_cpt"].items())
-    headers = ["Visit", "Date", "Minutes", "CPT × units", "Units", "Pain pre", "Pain post", "Notes"]
-    rows = [
-        [
-            str(v["visit"]),
-            v["date"],
-            str(v["minutes"]),
-            _cpt_cell(v["cpt"]),
-            str(v["units"]),
-            str(v["pain_pre"]),
-            str(v["pain_post"]),
-            ", ".join(v["flags"]),
-        ]
-        for v in d["visits"]
-    ]
-    widths = [0.6, 1.2, 0.8, 2.8, 0.6, 0.9, 0.9, 1.9]
-    right = {0, 2, 4, 5, 6}
-    footer = [
-        "Total",
-        _count(t["visits"], "visit"),
-        str(t["minutes"]),
-        units_by_cpt,
-        str(t["units"]),
-        _num(t["average_pain_pre"]),
-        _num(t["average_pain_post"]),
-        "pain: averages",
-    ]
-    if len(d["authorizations"]) > 1:
-        # After a renewal, each visit's place under its authorization: "#2 3/6".
-        by_id = {x["id"]: x for x in d["authorizations"]}
-        headers.insert(1, "Auth")
-        for row, v in zip(rows, d["visits"], strict=True):
-            x = by_id.get(v["authorization_id"])
-            row.insert(
-                1, f"#{x['number']} {v['authorization_visit']}/{x['visits_allowed']}" if x else "—"
-            )
-        widths = [0.5, 0.75, 1.1, 0.8, 2.95, 0.55, 0.9, 0.9, 1.25]
-        right = {0, 1, 3, 5, 6, 7}
-        footer[0:1] = ["", "Total"]  # "Total" would not fit the narrower Visit column
-    blocks.append(
-        Table(
-            f"Visits in the period ({t['visits']})",
-            headers,
-            rows,
-            widths,
-            right=frozenset(right),
-            footer=footer,
-        )
-    )
+    blocks.append(_summary_visits(d))
+    blocks += _summary_treatment(d["treatment"], c["areas_ordered"])
+    last = d["visits"][-1]
+    blocks.append(_summary_note(d, "objective", "Objective findings", "objective findings", last))
     blocks.append(
         Table(
             "Outcomes",
@@ -257,8 +219,8 @@ def summary_document(d: dict) -> Document:
             [
                 [
                     o["label"] + (f": {o['activity']}" if o["activity"] else ""),
-                    f"{_num(o['baseline'])} ({o['baseline_date']})",
-                    f"{_num(o['current'])} ({o['current_date']})",
+                    f"{_summary_num(o['baseline'])} ({o['baseline_date']})",
+                    f"{_summary_num(o['current'])} ({o['current_date']})",
                     _change_text(o),
                     o["mcid"],
                     "yes" if o["mcid_met"] else "no",
@@ -276,22 +238,239 @@ def summary_document(d: dict) -> Document:
                 "Functional goals",
                 ["Goal", "Target", "By", "Status"],
                 [
-                    [g["text"], _v(g["target"]), _v(g["target_date"]), g["status"]]
+                    [
+                        g["text"],
+                        _summary_v(g["target"]),
+                        _summary_v(g["target_date"], "no date set"),
+                        g["status"],
+                    ]
                     for g in d["goals"]
                 ],
                 [4, 2.2, 1.2, 1.2],
             )
         )
+    else:
+        blocks.append(Text("Functional goals", "No functional goals recorded for this case."))
     blocks.append(Chart("Pain before and after each visit (NPRS 0–10)", d["pain_chart"]))
-    blocks.append(Text("Assessment", d["assessment"] or "—", _source(d["assessment_from"])))
-    blocks.append(Text("Plan", d["plan"] or "—", _source(d["plan_from"])))
+    blocks.append(_summary_note(d, "assessment", "Assessment", "assessment", last))
+    blocks.append(_summary_note(d, "plan", "Plan", "plan", last))
+    blocks.append(_summary_note(d, "home_program", "Home program", "home program", last))
     blocks.append(Text("Recommendation", d["recommendation"]["text"]))
-    blocks.append(Signature(therapist_lines(d["therapist"]), "Date"))
-    dob = f" · DOB {client['dob']}" if client.get("dob") else ""
+    blocks.append(Signature(_summary_signer(d["therapist"]), "Date"))
+    dob = f" · DOB {client['dob']}" if client.get("dob") else " · date of birth not recorded"
     return Document(
         f"Progress summary — {client['name']} — {period_text}",
-        f"{client['name']}{dob} · claim {_v(c['claim'])} · progress summary {d['written']}",
+        f"{client['name']}{dob} · {_summary_reference(c)} · progress summary {d['written']}",
         blocks,
+    )
+
+
+# In the summary a missing fact is said in words: a dash reads as "not applicable".
+_SUMMARY_NONE = "not recorded"
+
+
+def _summary_v(value: object, missing: str = _SUMMARY_NONE) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(x) for x in value) or missing
+    return missing if value is None or value == "" else str(value)
+
+
+def _summary_num(value: float | int | None) -> str:
+    return _SUMMARY_NONE if value is None else _num(value)
+
+
+def _summary_reference(c: dict) -> str:
+    """What the payer files the case under, for the page footer: the claim number for workers'
+    comp and auto, the member (policy) id for a health plan or FSA/HSA."""
+    if c["payer_type"] in ("workers-comp", "auto-pip"):
+        return f"claim {c['claim']}" if c["claim"] else "no claim number recorded"
+    if c["payer_type"] == "self-pay":
+        return "self-pay"
+    return f"member id {c['policy']}" if c["policy"] else "no member id recorded"
+
+
+def _summary_state(a: dict) -> str:
+    state = a["state"]
+    if state == "expired":
+        return f"expired {a['valid_until']}"
+    if state == "gap":
+        return f"ended {a['valid_until']}, the next not begun"
+    if state == "not yet valid":
+        return f"not yet valid (from {a['valid_from']})"
+    return state
+
+
+def _summary_provider(t: dict) -> tuple[str, list[tuple[str, str]]]:
+    lic = _summary_v(t.get("license_number"))
+    return (
+        "Provider",
+        [
+            ("Therapist", ", ".join(x for x in (t.get("name"), t.get("credentials")) if x)),
+            ("Practice", _summary_v(t.get("practice_name"))),
+            ("Address", _summary_v(t.get("address"))),
+            ("Phone", _summary_v(t.get("phone"))),
+            ("License", lic + (f" ({t['license_state']})" if t.get("license_state") else "")),
+            ("NPI", _summary_v(t.get("npi"))),
+        ],
+    )
+
+
+def _summary_signer(t: dict) -> list[str]:
+    name = ", ".join(x for x in (t.get("name"), t.get("credentials")) if x)
+    lic = f"License {_summary_v(t.get('license_number'))}"
+    if t.get("license_state"):
+        lic += f" ({t['license_state']})"
+    return [name, f"{lic} · NPI {_summary_v(t.get('npi'))}"]
+
+
+def _summary_intake(i: dict) -> Text:
+    """Chief complaint and history, as recorded at intake."""
+    title = "Chief complaint and history"
+    if i["date"] is None:
+        return Text(
+            title,
+            "No intake assessment recorded for this case: chief complaint, onset, mechanism "
+            "and history not recorded.",
+        )
+    lines = [
+        f"Chief complaint: {i['chief_complaint']}",
+        f"Condition: {_summary_v('; '.join(i['conditions']))}",
+        f"Onset: {_summary_v(i['onset_date'])}",
+        f"Mechanism: {_summary_v(i['mechanism'])}",
+        f"Relevant history: {_summary_v(i['history'])}",
+        f"Functional limitations at intake: {_summary_v('; '.join(i['limitations']))}",
+        f"Aggravated by: {_summary_v(i['aggravating'])}",
+        f"Relieved by: {_summary_v(i['relieving'])}",
+    ]
+    return Text(title, "\n".join(lines), f"from the intake assessment of {i['date']}")
+
+
+def _summary_cpt_cell(cpt: list[dict]) -> str:
+    # A code with 0 units (its minutes too few under the 8-minute rule) is not billed: "× 0"
+    # would read as a line billed for nothing. Its minutes are in the techniques table.
+    return ", ".join(f"{c['code']} × {c['units']}" for c in cpt if c["units"]) or "none billed"
+
+
+def _summary_visits(d: dict) -> Table:
+    t = d["totals"]
+    units_by_cpt = ", ".join(f"{k}: {v}" for k, v in t["units_by_cpt"].items() if v)
+    headers = ["Visit", "Date", "Minutes", "CPT × units", "Units", "Pain pre", "Pain post", "Notes"]
+    rows = [
+        [
+            str(v["visit"]),
+            v["date"],
+            str(v["minutes"]),
+            _summary_cpt_cell(v["cpt"]),
+            str(v["units"]),
+            str(v["pain_pre"]),
+            str(v["pain_post"]),
+            ", ".join(v["flags"]),
+        ]
+        for v in d["visits"]
+    ]
+    widths = [0.6, 1.2, 0.8, 2.8, 0.6, 0.9, 0.9, 1.9]
+    right = {0, 2, 4, 5, 6}
+    footer = [
+        "Total",
+        _count(t["visits"], "visit"),
+        str(t["minutes"]),
+        units_by_cpt or "none billed",
+        str(t["units"]),
+        _summary_num(t["average_pain_pre"]),
+        _summary_num(t["average_pain_post"]),
+        "pain: averages",
+    ]
+    if len(d["authorizations"]) > 1:
+        # After a renewal, each visit's place under its authorization: "#2 3/6".
+        by_id = {x["id"]: x for x in d["authorizations"]}
+        headers.insert(1, "Auth")
+        for row, v in zip(rows, d["visits"], strict=True):
+            x = by_id.get(v["authorization_id"])
+            row.insert(
+                1,
+                f"#{x['number']} {v['authorization_visit']}/{x['visits_allowed']}" if x else "none",
+            )
+        widths = [0.5, 0.95, 1.1, 0.8, 2.75, 0.55, 0.9, 0.9, 1.25]  # "#2 17/24" on one line
+        right = {0, 1, 3, 5, 6, 7}
+        footer[0:1] = ["", "Total"]  # "Total" would not fit the narrower Visit column
+    return Table(
+        f"Visits in the period ({t['visits']})",
+        headers,
+        rows,
+        widths,
+        right=frozenset(right),
+        footer=footer,
+    )
+
+
+def _summary_technique(name: str) -> str:
+    return name.replace("-", " ").capitalize()
+
+
+def _summary_treatment(treatment: dict, areas_ordered: list[str]) -> list[Block]:
+    """Techniques (minutes, visits) and regions (visits, ordered or not) of the period."""
+    techniques, regions = treatment["techniques"], treatment["regions"]
+    blocks: list[Block] = []
+    if techniques:
+        blocks.append(
+            Table(
+                "Techniques in the period",
+                ["Technique", "CPT", "Visits", "Minutes"],
+                [
+                    [
+                        _summary_technique(x["technique"]),
+                        " ".join(y for y in (x["cpt"], x["cpt_label"]) if y),
+                        str(x["visits"]),
+                        str(x["minutes"]),
+                    ]
+                    for x in techniques
+                ],
+                [3, 3, 1, 1],
+                right=frozenset({2, 3}),
+                footer=["Total", "", "", str(sum(x["minutes"] for x in techniques))],
+                note="Minutes are those recorded for each technique, summed over the period; "
+                "units are billed per visit under the 8-minute rule (the visits table above).",
+            )
+        )
+    else:
+        blocks.append(Text("Techniques in the period", "No techniques recorded in the period."))
+    absent = "not ordered" if areas_ordered else "no areas named"
+    note = ""
+    if not areas_ordered:
+        note = "The prescription in force names no areas."
+    elif not any(r["ordered"] for r in regions):
+        note = "None of these regions is among the areas ordered."
+    blocks.append(
+        Table(
+            "Regions treated in the period",
+            ["Region", "Visits", "On the prescription"],
+            [[r["region"], str(r["visits"]), "yes" if r["ordered"] else absent] for r in regions],
+            [3, 1, 2],
+            right=frozenset({1}),
+            note=note,
+        )
+    )
+    return blocks
+
+
+def _summary_note(d: dict, key: str, title: str, noun: str, last: dict) -> Text:
+    """A text of the period's notes with the visit it is from; one taken from a visit before
+    the period's last is named as such, and a missing one is said in words."""
+    text, where, source = d[key], d[f"{key}_from"], d["note_sources"][key]
+    if not text:
+        return Text(title, f"No {noun} recorded in the period.")
+    if where == "given":
+        return Text(title, text, "as given for this report")
+    if source is None:
+        return Text(title, text, f"from the note of {where}" if where else "")
+    draft = "" if source["signed"] else " (an unsigned draft)"
+    if source["last_visit"]:
+        return Text(title, text, f"from the note of {where}{draft}")
+    return Text(
+        title,
+        text,
+        f"from {where}{draft}, not the last visit of the period: the note of visit "
+        f"{last['visit']} on {last['date']} has no {noun}",
     )
 
 
@@ -312,8 +491,93 @@ def _source(where: str | None) -> str:
     return "as given for this report" if where == "given" else f"from the note of {where}"
 
 
+_SUPERBILL_NONE = "not on file"  # said in words: a dash reads as "not applicable"
+_SUPERBILL_UNSIGNED = "†"
+
+
+def _superbill_v(value: object) -> str:
+    return _SUPERBILL_NONE if value is None or value == "" else str(value)
+
+
+# CMS place-of-service codes a massage therapist bills under (notes-claims.md, CMS-1500 24B).
+_SUPERBILL_PLACES = {"11": "office", "12": "home"}
+
+
+def _superbill_place(lines: list[dict]) -> str:
+    codes = dict.fromkeys(line["place_of_service"] for line in lines)
+    return ", ".join(
+        f"{c} ({_SUPERBILL_PLACES[c]})" if c in _SUPERBILL_PLACES else c for c in codes
+    )
+
+
+def _superbill_provider(t: dict, lines: list[dict]) -> tuple[str, list[tuple[str, str]]]:
+    state = t.get("license_state") or "state not on file"
+    return (
+        "Provider",
+        [
+            ("Therapist", ", ".join(x for x in (t.get("name"), t.get("credentials")) if x)),
+            ("Practice", _superbill_v(t.get("practice_name"))),
+            ("Address", _superbill_v(t.get("address"))),
+            ("Phone", _superbill_v(t.get("phone"))),
+            ("License", f"{_superbill_v(t.get('license_number'))} ({state})"),
+            ("NPI", _superbill_v(t.get("npi"))),
+            ("Tax ID", _superbill_v(t.get("tax_id"))),
+            ("Place of service", _superbill_place(lines)),
+        ],
+    )
+
+
+def _superbill_services(d: dict) -> Table:
+    """One row per CPT line. An unsigned visit's lines carry a mark explained in the note; a
+    Modifiers column appears only when some line has a modifier (none are recorded yet)."""
+    lines, total = d["lines"], d["total"]
+    with_modifiers = any(line["modifiers"] for line in lines)
+    headers = [
+        "Date of service",
+        "CPT",
+        "Description",
+        "Diagnosis",
+        "Units",
+        "Fee / unit",
+        "Amount",
+    ]
+    rows = [
+        [
+            line["date"] + ("" if line["signed"] else f" {_SUPERBILL_UNSIGNED}"),
+            line["cpt"],
+            line["description"],
+            ", ".join(line["diagnosis_codes"]),
+            str(line["units"]),
+            line["fee"],
+            line["amount"],
+        ]
+        for line in lines
+    ]
+    widths = [1.4, 0.8, 2.0, 1.7, 0.7, 1.1, 1.1]
+    right = {4, 5, 6}
+    footer = [
+        "Total", "", _count(total["visits"], "visit"), "", str(total["units"]), "", total["amount"]
+    ]  # fmt: skip
+    if with_modifiers:
+        headers.insert(2, "Modifiers")
+        for row, line in zip(rows, lines, strict=True):
+            row.insert(2, " ".join(line["modifiers"]))
+        footer.insert(2, "")
+        widths = [1.4, 0.8, 0.9, 1.6, 1.3, 0.6, 1.0, 1.0]
+        right = {5, 6, 7}
+    note = f"Amounts in {d['currency']}. Fees are per 15-minute unit (untimed codes: per service)."
+    if not all(line["signed"] for line in lines):
+        note += (
+            f" {_SUPERBILL_UNSIGNED} Unsigned: the therapist had not yet signed this visit's "
+            "note when this superbill was issued."
+        )
+    return Table(
+        "Services", headers, rows, widths, right=frozenset(right), footer=footer, note=note
+    )
+
+
 def superbill_document(d: dict) -> Document:
-    client, total, p = d["client"], d["total"], d["period"]
+    client, p = d["client"], d["period"]
     period_text = f"{p['from']} to {p['to']}"
     payer = "; ".join(
         f"{PAYER_LABELS[k['payer_type']]}"
@@ -329,16 +593,16 @@ def superbill_document(d: dict) -> Document:
         ),
         Fields(
             [
-                _therapist_group(d["provider"], with_tax_id=True),
+                _superbill_provider(d["provider"], d["lines"]),
                 (
                     "Client",
                     [
                         ("Name", client["name"]),
-                        ("Date of birth", _v(client.get("dob"))),
-                        ("Address", _v(client.get("address"))),
-                        ("Phone", _v(client.get("phone"))),
-                        ("Payer", payer or "—"),
-                        ("Referring provider", referrers or "—"),
+                        ("Date of birth", _superbill_v(client.get("dob"))),
+                        ("Address", _superbill_v(client.get("address"))),
+                        ("Phone", _superbill_v(client.get("phone"))),
+                        ("Payer", _superbill_v(payer)),
+                        ("Referring provider", _superbill_v(referrers)),
                     ],
                 ),
             ]
@@ -349,35 +613,9 @@ def superbill_document(d: dict) -> Document:
             [[x["code"], x["description"]] for x in d["diagnoses"]],
             [1, 6],
         ),
-        Table(
-            "Services",
-            ["Date of service", "CPT", "Description", "Diagnosis", "Units", "Fee / unit", "Amount"],
-            [
-                [
-                    line["date"],
-                    line["cpt"],
-                    line["description"],
-                    ", ".join(line["diagnosis_codes"]),
-                    str(line["units"]),
-                    line["fee"],
-                    line["amount"],
-                ]
-                for line in d["lines"]
-            ],
-            [1.4, 0.8, 2.0, 1.7, 0.7, 1.1, 1.1],
-            right=frozenset({4, 5, 6}),
-            footer=[
-                "Total",
-                "",
-                _count(total["visits"], "visit"),
-                "",
-                str(total["units"]),
-                "",
-                total["amount"],
-            ],
-            note=f"Amounts in {d['currency']}. Fees are per 15-minute unit (untimed codes: per "
-            "service).",
-        ),
+        # The statement and signature follow the services table directly: the PDF keeps them
+        # on the page of its last lines (nothing may come between).
+        _superbill_services(d),
         Text(
             "Statement",
             "I certify that the services listed above were medically necessary and were "
