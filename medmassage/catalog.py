@@ -4,6 +4,8 @@ payer types and their progress-report rules. Data with sources, no logic beyond 
 CPT numbers carry short labels of our own: the full CPT descriptors are AMA text.
 """
 
+import re
+from functools import cache
 from typing import NamedTuple
 
 # --- CPT codes ---------------------------------------------------------------------------------
@@ -201,3 +203,308 @@ DEFAULT_REPORT_RULES: dict[str, ReportRule] = {
 STRICT_RX_PAYERS: frozenset[str] = frozenset({"workers-comp"})
 
 UNITS_RULES: tuple[str, ...] = ("cms", "ama")
+
+# --- What therapists type: abbreviations and region phrases (SPEC §12) ------------------------
+# Case, spaces, dashes, underscores and slashes do not matter ("Hot pack" = "hot-pack"); each
+# spelling names exactly one technique or region. Shown in these forms by `catalog techniques`
+# and `catalog regions`.
+
+# Every technique's other spellings. The first is the abbreviation the tables print (views.py),
+# the rest are those of notes-domain §2.1 and of therapists' SOAP notes.
+TECHNIQUE_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "swedish": ("SW", "Swedish massage"),
+    "deep-tissue": ("DT", "DTM", "deep", "deep tissue massage"),
+    "trigger-point": ("TrP", "TP", "TPT", "trigger", "trigger points", "trigger point therapy"),
+    "myofascial-release": ("MFR",),
+    "neuromuscular-therapy": ("NMT",),
+    "soft-tissue-mobilization": ("STM", "soft tissue", "soft tissue mobilisation"),
+    "manual-lymphatic-drainage": ("MLD", "lymphatic drainage", "lymph drainage", "lymphatic"),
+    "scar-tissue-mobilization": (
+        "SCAR",
+        "scar tissue",
+        "scar mobilization",
+        "scar mobilisation",
+        "scar tissue mobilisation",
+    ),
+    "neuromuscular-reeducation": ("NMR", "NMRe", "NM re-ed", "neuromuscular re-education"),
+    "therapeutic-exercise": ("TE", "ther-ex", "therex", "exercise", "exercises"),
+    "stretching": ("STR", "stretch", "stretches"),
+    "hot-cold-pack": (
+        "HCP",
+        "hot pack",
+        "cold pack",
+        "hot/cold",
+        "ice",
+        "ice pack",
+        "heat",
+        "moist heat",
+    ),
+}
+
+# Words that name more than one technique: refused, with the ones they could mean.
+AMBIGUOUS_TECHNIQUES: dict[str, tuple[str, ...]] = {
+    "massage": ("swedish", "deep-tissue"),
+    "nm": ("neuromuscular-therapy", "neuromuscular-reeducation"),
+    "neuromuscular": ("neuromuscular-therapy", "neuromuscular-reeducation"),
+    "st": ("soft-tissue-mobilization", "stretching"),
+    "tissue": ("deep-tissue", "soft-tissue-mobilization", "scar-tissue-mobilization"),
+    "mobilization": ("soft-tissue-mobilization", "scar-tissue-mobilization"),
+    "mobilisation": ("soft-tissue-mobilization", "scar-tissue-mobilization"),
+}
+
+# Midline regions' other names.
+REGION_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "head": ("scalp",),
+    "neck": ("cervical", "c-spine"),
+    "upper-back": ("upper thoracic", "UB"),
+    "mid-back": ("middle back", "midback", "mid thoracic"),
+    "lower-back": ("low back", "lumbar", "lumbosacral", "LB"),
+    "chest": ("pectoral", "pecs"),
+    "abdomen": ("abdominal", "abs"),
+}
+
+# Sided parts: the words for the part (its catalog name first), and their plurals, which are
+# taken with "both" only ("both shoulders", "bilateral knees").
+SIDED_PART_WORDS: dict[str, tuple[str, ...]] = {
+    "jaw": ("jaw", "TMJ"),
+    "shoulder": ("shoulder",),
+    "hip": ("hip",),
+    "gluteal": ("gluteal", "glute", "gluteus", "buttock"),
+    "arm": ("arm", "upper arm"),
+    "forearm": ("forearm",),
+    "wrist-hand": ("wrist hand", "wrist", "hand"),
+    "thigh": ("thigh",),
+    "knee": ("knee",),
+    "leg": ("leg", "lower leg", "calf"),
+    "foot": ("foot",),
+}
+SIDED_PART_PLURALS: dict[str, tuple[str, ...]] = {
+    "jaw": ("jaws",),
+    "shoulder": ("shoulders",),
+    "hip": ("hips",),
+    "gluteal": ("glutes", "buttocks"),
+    "arm": ("arms", "upper arms"),
+    "forearm": ("forearms",),
+    "wrist-hand": ("wrists", "hands"),
+    "thigh": ("thighs",),
+    "knee": ("knees",),
+    "leg": ("legs", "lower legs", "calves"),
+    "foot": ("feet",),
+}
+
+# Side words, before or after the part ("R wrist", "wrist R", "wrist-r"); the first is the
+# catalog's.
+SIDE_WORDS: dict[str, tuple[str, ...]] = {
+    "left": ("left", "L", "Lt"),
+    "right": ("right", "R", "Rt"),
+    "both": ("both", "bilateral", "bilat"),
+}
+
+
+_SEPARATORS = re.compile(r"[-\s_/]+")
+
+
+def spelling_key(text: str) -> str:
+    """How a typed name is compared: lower case, spaces, underscores and slashes as dashes."""
+    return _SEPARATORS.sub("-", text.strip().lower()).strip("-")
+
+
+@cache
+def _technique_aliases() -> dict[str, str]:
+    """Spelling key → the technique it names (the catalog names not included)."""
+    return {spelling_key(s): name for name, words in TECHNIQUE_SPELLINGS.items() for s in words}
+
+
+def technique_name(typed: str, custom: dict[str, str] | None = None) -> str:
+    """The catalog (or the therapist's own) technique a typed name or abbreviation means:
+    `MFR`, `mfr` → myofascial-release. Unknown, or naming two techniques: InputError."""
+    from medmassage.errors import InputError
+
+    if typed in TECHNIQUES:  # as most are typed (and imported: 100,000 rows)
+        return typed
+    key = spelling_key(typed)
+    if key in TECHNIQUES or (custom and key in custom):  # a name of its own wins
+        return key
+    aliases = _technique_aliases()
+    if key in aliases:
+        return aliases[key]
+    if key in AMBIGUOUS_TECHNIQUES:
+        both = AMBIGUOUS_TECHNIQUES[key]
+        named = " or ".join(f"{n} ({TECHNIQUE_SPELLINGS[n][0]})" for n in both)
+        raise InputError(
+            "technique", typed.strip(), f"names {len(both)} techniques: {named}; type one of them"
+        )
+    raise InputError("technique", key, "unknown technique" + _technique_hint(key, custom))
+
+
+def _technique_hint(key: str, custom: dict[str, str] | None) -> str:
+    """`; did you mean myofascial-release?`: the techniques whose names or spellings are close."""
+    import difflib
+
+    spellings = {name: name for name in (*TECHNIQUES, *(custom or {}))}
+    spellings.update(_technique_aliases())
+    found = difflib.get_close_matches(key, list(spellings), n=6, cutoff=0.6)
+    if not found:
+        found = [s for s in spellings if key and (key in s or s.startswith(key[:3]))]
+    names = list(dict.fromkeys(spellings[s] for s in found))[:3]
+    hint = f"; did you mean {', '.join(names)}?" if names else ""
+    return hint + " (see: medmassage catalog techniques)"
+
+
+def _side_of(word: str) -> str | None:
+    for side, words in SIDE_WORDS.items():
+        if word in (w.lower() for w in words):
+            return side
+    return None
+
+
+@cache
+def _part_lookup() -> tuple[dict[str, str], dict[str, str]]:
+    """(singular words → part, plural words → part), by spelling key."""
+    singular = {spelling_key(w): p for p, words in SIDED_PART_WORDS.items() for w in words}
+    singular.update({p: p for p in SIDED_PARTS})
+    plural = {spelling_key(w): p for p, words in SIDED_PART_PLURALS.items() for w in words}
+    return singular, plural
+
+
+@cache
+def _midline_lookup() -> dict[str, str]:
+    return {spelling_key(s): r for r, words in REGION_SPELLINGS.items() for s in words}
+
+
+def _sided(part: str, side: str) -> list[str]:
+    return [f"{part}-left", f"{part}-right"] if side == "both" else [f"{part}-{side}"]
+
+
+def region_names(typed: str) -> list[str] | None:
+    """The catalog regions a typed phrase names ("right wrist" → [wrist-hand-right], "both
+    shoulders" → [shoulder-left, shoulder-right]), or None when it names none."""
+    if typed in REGIONS:  # as most are typed (and imported)
+        return [typed]
+    key = spelling_key(typed)
+    if key in REGIONS:
+        return [key]
+    midline = _midline_lookup()
+    if key in midline:
+        return [midline[key]]
+    singular, plural = _part_lookup()
+    words = key.split("-")
+    for side_word, rest in ((words[0], words[1:]), (words[-1], words[:-1])):
+        side = _side_of(side_word) if len(words) > 1 else None
+        if side is None:
+            continue
+        part_key = "-".join(rest)
+        if part_key in singular:
+            return _sided(singular[part_key], side)
+        if side == "both" and part_key in plural:
+            return _sided(plural[part_key], side)
+    return None
+
+
+def parse_region(typed: str) -> list[str]:
+    """One region as typed: a catalog name, a phrase ("R wrist", "low back", "TMJ left"), or a
+    sided part with both sides ("both shoulders", "shoulder-both") → its left and right."""
+    from medmassage.errors import InputError
+
+    found = region_names(typed)
+    if found is not None:
+        return found
+    key = spelling_key(typed)
+    singular, plural = _part_lookup()
+    part = singular.get(key) or plural.get(key)
+    if part is not None:
+        example = SIDED_PART_WORDS[part][-1] if part == "wrist-hand" else part
+        raise InputError(
+            "region",
+            key,
+            f"unknown region; say which side: {part}-left, {part}-right or {part}-both "
+            f"(or 'left {example}', 'right {example}', 'both {SIDED_PART_PLURALS[part][-1]}')",
+        )
+    near = region_suggestions(key)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise InputError("region", key, f"unknown region{hint} (see: medmassage catalog regions)")
+
+
+def _close_side(word: str) -> str | None:
+    """The side a (mis)typed word means: `rigth` → right, `lft` → left."""
+    import difflib
+
+    side = _side_of(word)
+    if side is not None or len(word) < 3:
+        return side
+    found = difflib.get_close_matches(word, ["left", "right", "both", "bilateral"], n=1, cutoff=0.7)
+    return _side_of(found[0]) if found else None
+
+
+def region_suggestions(typed: str, n: int = 3) -> list[str]:
+    """Catalog regions close to a near miss, those on the side typed first ("sholder left" →
+    shoulder-left before shoulder-right)."""
+    import difflib
+
+    key = spelling_key(typed)
+    words = key.split("-")
+    side, rest = None, words
+    for at in (0, -1) if len(words) > 1 else ():
+        side = _close_side(words[at])
+        if side is not None:
+            rest = words[1:] if at == 0 else words[:-1]
+            break
+    singular, plural = _part_lookup()
+    parts = {**singular, **plural}
+    found: list[str] = []
+    if side is not None and side != "both":
+        part_key = "-".join(rest)
+        for word in difflib.get_close_matches(part_key, list(parts), n=2, cutoff=0.6):
+            found.append(f"{parts[word]}-{side}")
+    spellings = all_region_spellings()
+    for spelling in difflib.get_close_matches(key, list(spellings), n=12, cutoff=0.5):
+        found.extend(spellings[spelling])
+    if not found:
+        found = [r for r in REGIONS if key and (key in r or r.startswith(key[:3]))]
+    unique = list(dict.fromkeys(found))
+    if side in ("left", "right"):  # the side typed first; stable otherwise
+        unique.sort(key=lambda r: not r.endswith(f"-{side}"))
+    return unique[:n]
+
+
+def region_spellings() -> dict[str, list[str]]:
+    """Every other spelling each catalog region is accepted as, in display form (parse_region
+    takes each of them, and only those besides the catalog names and the both-sides forms)."""
+    out: dict[str, list[str]] = {}
+    for region in REGIONS:
+        if region in REGION_SPELLINGS:
+            out[region] = list(REGION_SPELLINGS[region])
+            continue
+        part, _, side = region.rpartition("-")
+        spellings = []
+        for word in SIDED_PART_WORDS[part]:
+            for side_word in SIDE_WORDS[side]:
+                spellings += [f"{side_word} {word}", f"{word} {side_word}"]
+        out[region] = [s for s in spellings if spelling_key(s) != region]
+    return out
+
+
+def both_sides_spellings() -> dict[str, list[str]]:
+    """For each sided part, the spellings that name both sides at once."""
+    out: dict[str, list[str]] = {}
+    for part in SIDED_PARTS:
+        spellings = [f"{part}-both"]
+        for side_word in SIDE_WORDS["both"]:
+            for word in (*SIDED_PART_WORDS[part], *SIDED_PART_PLURALS[part]):
+                spellings += [f"{side_word} {word}", f"{word} {side_word}"]
+        keys = {spelling_key(s): s for s in reversed(spellings)}  # the first of equal ones
+        out[part] = [s for s in dict.fromkeys(spellings) if keys[spelling_key(s)] == s]
+    return out
+
+
+@cache
+def all_region_spellings() -> dict[str, list[str]]:
+    """Spelling key → the regions it names, for suggestions: catalog names, phrases, both."""
+    found = {r: [r] for r in REGIONS}
+    for region, spellings in region_spellings().items():
+        for s in spellings:
+            found[spelling_key(s)] = [region]
+    for part, spellings in both_sides_spellings().items():
+        for s in spellings:
+            found[spelling_key(s)] = _sided(part, "both")
+    return found

@@ -108,6 +108,7 @@ def add_custom_technique(conn: sqlite3.Connection, name: str, cpt: str) -> None:
     key = name.strip().lower().replace(" ", "-")
     if not re.match(r"^[a-z][a-z0-9-]{1,59}$", key):
         raise InputError("name", name, "lower-case letters, digits and dashes, 2–60 characters")
+    _not_a_spelling(key, name)
     code = parse_cpt(cpt)
     with db.transaction(conn):
         if key in TECHNIQUES or key in custom_techniques(conn):
@@ -117,6 +118,23 @@ def add_custom_technique(conn: sqlite3.Connection, name: str, cpt: str) -> None:
             (key, code, now_stamp()),
         )
         db.audit(conn, "add", "technique", None)
+
+
+def _not_a_spelling(key: str, name: str) -> None:
+    """A technique of one's own may not take a name the catalog reads as a shipped one (`ice`,
+    `MFR`) or as several (`massage`): each spelling names exactly one technique."""
+    from medmassage.catalog import AMBIGUOUS_TECHNIQUES, spelling_key, technique_name
+
+    if spelling_key(key) in AMBIGUOUS_TECHNIQUES:
+        raise InputError("name", name, "already stands for several techniques; choose another")
+    try:
+        meant = technique_name(key)
+    except InputError:
+        return
+    if meant != key:
+        raise InputError(
+            "name", name, f"already means {meant} (see: medmassage catalog techniques)"
+        )
 
 
 class PreparedSession(NamedTuple):
@@ -375,6 +393,100 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         if given.sign:
             _sign(conn, session_id)
         return placed.logged(conn, case, session_id, others, signed=given.sign)
+
+
+class LastVisit(NamedTuple):
+    """The visit `session log --again` repeats (and guided entry offers): its parts as session
+    log takes them."""
+
+    session_id: int
+    day: date
+    techniques: list[tuple[str, int]]  # (name, minutes), in the order logged
+    regions: list[str]
+    minutes: int  # the session's total
+    homecare: str | None
+
+    @property
+    def technique_specs(self) -> list[str]:
+        """`myofascial-release=20`…, as --technique takes them."""
+        return [f"{name}={minutes}" for name, minutes in self.techniques]
+
+
+def last_visit(conn: sqlite3.Connection, case_id: int, day: date) -> LastVisit | None:
+    """The case's latest visit on or before `day` that is not void (a draft counts: it is what
+    was done), or None."""
+    row = conn.execute(
+        "SELECT id, date, regions, minutes, homecare FROM session "
+        "WHERE case_id = ? AND status != 'void' AND date <= ? "
+        "ORDER BY date DESC, coalesce(start_time, '') DESC, id DESC LIMIT 1",
+        (case_id, day.isoformat()),
+    ).fetchone()
+    if row is None:
+        return None
+    techniques = conn.execute(
+        "SELECT technique, minutes FROM session_technique WHERE session_id = ? ORDER BY position",
+        (row["id"],),
+    ).fetchall()
+    return LastVisit(
+        session_id=row["id"],
+        day=date.fromisoformat(row["date"]),
+        techniques=[(t[0], t[1]) for t in techniques],
+        regions=json.loads(row["regions"]),
+        minutes=row["minutes"],
+        homecare=row["homecare"],
+    )
+
+
+def previous_visit(conn: sqlite3.Connection, case: sqlite3.Row, day: date) -> LastVisit:
+    """last_visit, or the one-line refusal of `session log --again` when there is none."""
+    found = last_visit(conn, case["id"], day)
+    if found is None:
+        raise InputError(
+            "case",
+            case["id"],
+            f"has no earlier visit to repeat with --again (void ones do not count) on or before "
+            f"{day.isoformat()}; give --technique NAME=MIN and --region R",
+        )
+    return found
+
+
+REPEATED_PARTS = ("techniques", "regions", "minutes", "home care")
+
+
+def repeat_visit(given: SessionInput, last: LastVisit) -> SessionInput:
+    """`session log --again`: the parts not given are the last visit's — its techniques with
+    their minutes, regions, total minutes (with its techniques only: new techniques are their
+    own sum unless --minutes says) and home care; never its subjective or objective text."""
+    techniques = given.techniques or last.technique_specs
+    minutes = given.minutes
+    if minutes is None and not given.techniques:
+        minutes = str(last.minutes)
+    notes = dict(given.notes or {})
+    if not (notes.get("homecare") or "").strip() and last.homecare:
+        notes["homecare"] = last.homecare
+    return given._replace(
+        techniques=techniques,
+        regions=given.regions or last.regions,
+        minutes=minutes,
+        notes=notes,
+    )
+
+
+def repeated_parts(typed: SessionInput, final: SessionInput, last: LastVisit) -> list[str]:
+    """Which REPEATED_PARTS of `final` (what is saved) came from `last` rather than from what
+    was typed (options, notes file, editor)."""
+    notes = final.notes or {}
+    typed_notes = typed.notes or {}
+    parts = []
+    if not typed.techniques:
+        parts.append("techniques")
+    if not typed.regions:
+        parts.append("regions")
+    if typed.minutes is None and not typed.techniques:
+        parts.append("minutes")
+    if last.homecare and not typed_notes.get("homecare") and notes.get("homecare") == last.homecare:
+        parts.append("home care")
+    return parts
 
 
 def check_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput) -> None:

@@ -11,11 +11,11 @@ from medmassage.catalog import (
     CONDITIONS,
     CPT_CODES,
     PAYER_TYPES,
-    REGIONS,
-    SIDED_PARTS,
     TECHNIQUES,
     UNITS_RULES,
+    technique_name,
 )
+from medmassage.catalog import parse_region as catalog_parse_region
 from medmassage.errors import InputError, Withheld
 from medmassage.textsafety import describe, invisible_at
 
@@ -179,30 +179,16 @@ def parse_technique(value: str, custom: dict[str, str] | None = None) -> tuple[s
     """`myofascial-release=25` → ('myofascial-release', '97140', 25)."""
     names = technique_names(custom)
     name, sep, minutes = value.partition("=")
-    name = name.strip().lower().replace(" ", "-").replace("_", "-")
     if not sep:
         raise InputError("technique", value, "expected NAME=MINUTES, e.g. myofascial-release=25")
-    if name not in names:
-        raise InputError(
-            "technique",
-            name,
-            "unknown technique" + _did_you_mean(name, sorted(names)),
-        )
+    name = technique_name(name, custom)  # abbreviations too (MFR, TrP…): catalog.py
     return name, names[name], parse_minutes("technique minutes", minutes)
 
 
 def parse_region(value: str) -> list[str]:
-    """One region name; `shoulder-both` expands to the left and right sides."""
-    name = value.strip().lower().replace(" ", "-").replace("_", "-")
-    if name in REGIONS:
-        return [name]
-    part, _, side = name.rpartition("-")
-    if side in ("both", "bilateral") and part in SIDED_PARTS:
-        return [f"{part}-left", f"{part}-right"]
-    hint = _did_you_mean(name, list(REGIONS))
-    if name in SIDED_PARTS:
-        hint = f"; say {name}-left, {name}-right or {name}-both"
-    raise InputError("region", name, "unknown region" + hint)
+    """One region name or phrase ("R wrist", "low back"); `shoulder-both` and "both
+    shoulders" expand to the left and right sides. The parser is catalog.parse_region."""
+    return catalog_parse_region(value)
 
 
 def parse_regions(values: list[str] | None, *, required: bool = True) -> list[str]:

@@ -1019,20 +1019,23 @@ def test_catalog_techniques_regions_conditions(cli):
         "label": "Manual therapy",
         "timed": True,
         "source": "shipped",
+        "abbreviation": "MFR",
+        "accepted": ["MFR"],
     }
     assert by_name["swedish"]["cpt"] == "97124"
     assert by_name["neuromuscular-reeducation"]["cpt"] == "97112"
     assert by_name["stretching"]["cpt"] == "97110"
     assert (by_name["hot-cold-pack"]["cpt"], by_name["hot-cold-pack"]["timed"]) == ("97010", False)
     table = cli("catalog", "techniques").stdout
-    assert re.search(r"^hot-cold-pack\s+97010\s+Hot/cold pack\s+no\s+shipped$", table, re.M)
+    assert re.search(r"^hot-cold-pack\s+97010\s+Hot/cold pack\s+no\s+shipped\s+HCP, ", table, re.M)
 
     regions = [r["region"] for r in json.loads(cli("catalog", "regions", "-f", "json").stdout)]
     assert {"head", "neck", "upper-back", "lower-back", "jaw-left", "shoulder-right"} <= set(
         regions
     )
     assert "shoulder" not in regions
-    assert cli("catalog", "regions").stdout.splitlines()[:3] == ["Region", "-" * 16, "head"]
+    lines = cli("catalog", "regions").stdout.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["Region", "-" * 16, "head"]
 
     conditions = json.loads(cli("catalog", "conditions", "-f", "json").stdout)
     codes = {c["condition"]: c["codes"] for c in conditions}
@@ -1048,7 +1051,7 @@ def test_catalog_add_technique_then_log_with_it(practice, db_path):
     assert "Added technique cupping → 97140" in result.stderr
     listed = json.loads(practice("catalog", "techniques", "-f", "json").stdout)
     assert {"technique": "cupping", "cpt": "97140", "label": "Manual therapy", "timed": True,
-            "source": "yours"} in listed  # fmt: skip
+            "source": "yours", "abbreviation": None, "accepted": []} in listed  # fmt: skip
 
     data = json.loads(
         log(practice, "-f", "json", day="2026-11-20", tech=("cupping=10", "swedish=30")).stdout

@@ -12,8 +12,9 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("techniques")
 @guard
 def techniques(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
-    """Techniques and the CPT code each bills under (yours included)."""
-    from medmassage.catalog import CPT_CODES, TECHNIQUES
+    """Techniques, the CPT code each bills under (yours included), and the abbreviations and
+    other spellings session log, import and intake accept for each (any case)."""
+    from medmassage.catalog import CPT_CODES, TECHNIQUE_SPELLINGS, TECHNIQUES
     from medmassage.render import Col, print_rows, resolve_format
     from medmassage.sessions import custom_techniques
 
@@ -27,6 +28,8 @@ def techniques(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = No
             "label": CPT_CODES[cpt].label if cpt in CPT_CODES else "",
             "timed": CPT_CODES[cpt].timed if cpt in CPT_CODES else True,
             "source": source,
+            "abbreviation": TECHNIQUE_SPELLINGS[name][0] if source == "shipped" else None,
+            "accepted": list(TECHNIQUE_SPELLINGS[name]) if source == "shipped" else [],
         }
         for source, items in (("shipped", TECHNIQUES), ("yours", custom))
         for name, cpt in items.items()
@@ -37,19 +40,59 @@ def techniques(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = No
         Col("label", "Billed as"),
         Col("timed", "Timed"),
         Col("source", "Source"),
+        Col("accepted", "Also accepted"),
     ]
-    print_rows(columns, rows, chosen, output)
+    keys = ["technique", "cpt", "label", "timed", "source", "abbreviation", "accepted"]
+    print_rows(columns, rows, chosen, output, keys=keys)
 
 
 @app.command("regions")
 @guard
 def regions(fmt: FormatOpt = None, output: OutputOpt = None) -> None:
-    """Body regions (sided parts also accept -both, e.g. shoulder-both)."""
-    from medmassage.catalog import REGIONS
+    """Body regions, and the phrases accepted for each (any case; spaces or dashes): "R wrist",
+    "wrist R", "low back", "TMJ left"; both sides at once as "both shoulders" or shoulder-both."""
+    from medmassage.catalog import (
+        REGIONS,
+        SIDE_WORDS,
+        SIDED_PART_PLURALS,
+        SIDED_PART_WORDS,
+        both_sides_spellings,
+        region_spellings,
+    )
     from medmassage.render import Col, print_rows, resolve_format
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
-    print_rows([Col("region", "Region")], [{"region": r} for r in REGIONS], chosen, output)
+    accepted = region_spellings()
+    both = both_sides_spellings()
+    rows = []
+    for region in REGIONS:
+        part, _, side = region.rpartition("-")
+        sided = part in SIDED_PART_WORDS and side in ("left", "right")
+        if sided:
+            # In the table, the short side word stands for all of them (said once, after).
+            short, *others = SIDE_WORDS[side][1:] + SIDE_WORDS[side][:1]
+            words = [f"{short} {w}, {w} {short}" for w in SIDED_PART_WORDS[part]]
+            shown = ", ".join(words) + f" ({short}: also {', '.join(others)})"
+            plural = SIDED_PART_PLURALS[part][0]
+            both_shown = f"both {plural}, {part}-both (both: also bilateral, bilat)"
+        else:
+            shown = ", ".join(accepted[region])
+            both_shown = ""
+        rows.append(
+            {
+                "region": region,
+                "accepted": accepted[region],
+                "both_sides": both[part] if sided else [],
+                "also": shown,
+                "both": both_shown,
+            }
+        )
+    columns = [
+        Col("region", "Region"),
+        Col("also", "Also accepted"),
+        Col("both", "Both sides"),
+    ]
+    print_rows(columns, rows, chosen, output, keys=["region", "accepted", "both_sides"])
 
 
 @app.command("conditions")

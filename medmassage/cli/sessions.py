@@ -205,10 +205,30 @@ def _read_edited(ctx: typer.Context, path: Path, editor: str) -> str:
     )
 
 
-PreOpt = Annotated[str, typer.Option(metavar="0-10", help="Pain before the session.")]
-PostOpt = Annotated[str, typer.Option(metavar="0-10", help="Pain after the session.")]
-_TECHNIQUE_HELP = "Technique and minutes, e.g. myofascial-release=25. Repeatable."
-_REGION_HELP = "Region treated, e.g. neck. Repeatable."
+PreOpt = Annotated[
+    str | None,
+    typer.Option(metavar="0-10", help="Pain before the session (asked for on a terminal)."),
+]
+PostOpt = Annotated[
+    str | None,
+    typer.Option(metavar="0-10", help="Pain after the session (asked for on a terminal)."),
+]
+_TECHNIQUE_HELP = (
+    "Technique and minutes, e.g. myofascial-release=25 or MFR=25 (see: catalog techniques). "
+    "Repeatable."
+)
+_REGION_HELP = (
+    "Region treated, e.g. neck, 'R wrist', 'both shoulders' (see: catalog regions). Repeatable."
+)
+AgainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--again",
+        help="Repeat the case's last visit (not void): its techniques with minutes, regions, "
+        "total minutes and home care. --technique, --region, --minutes, --homecare replace "
+        "that part.",
+    ),
+]
 DateOpt = Annotated[
     str | None,
     typer.Option(metavar="DATE", help="Session date, optional start time: '2026-11-20 14:30'."),
@@ -245,10 +265,13 @@ TextFormatOpt = Annotated[
 def log(
     ctx: typer.Context,
     client: ClientArg,
-    pre: PreOpt,
-    post: PostOpt,
-    technique: Annotated[list[str], typer.Option(metavar="NAME=MIN", help=_TECHNIQUE_HELP)],
-    region: Annotated[list[str], typer.Option(metavar="REGION", help=_REGION_HELP)],
+    pre: PreOpt = None,
+    post: PostOpt = None,
+    technique: Annotated[
+        list[str] | None, typer.Option(metavar="NAME=MIN", help=_TECHNIQUE_HELP)
+    ] = None,
+    region: Annotated[list[str] | None, typer.Option(metavar="REGION", help=_REGION_HELP)] = None,
+    again: AgainOpt = False,
     case: CaseOpt = None,
     date: DateOpt = None,
     minutes: MinutesOpt = None,
@@ -264,7 +287,10 @@ def log(
     allow_expired: AllowExpiredOpt = None,
     fmt: TextFormatOpt = None,
 ) -> None:
-    """Log a session: prints the visit number, CPT lines with units, and any warnings."""
+    """Log a session: prints the visit number, CPT lines with units, and any warnings.
+
+    `--again` repeats the case's last visit; on a terminal, what is missing is asked for (the
+    last visit's techniques and regions offered), in a script it is an error."""
     from medmassage.cases import case_for_client
     from medmassage.clients import find_client
     from medmassage.dates import parse_date_time, today
@@ -273,6 +299,8 @@ def log(
         check_session,
         log_session,
         parse_soap_text,
+        previous_visit,
+        repeat_visit,
         soap_template,
     )
 
@@ -287,11 +315,11 @@ def log(
         "homecare": homecare,
         "feedback": feedback,
     }
-    given = SessionInput(
+    typed = SessionInput(
         pre=pre,
         post=post,
-        techniques=technique,
-        regions=region,
+        techniques=technique or [],
+        regions=region or [],
         day=day,
         start_time=start,
         minutes=minutes,
@@ -302,21 +330,185 @@ def log(
     with database(ctx) as conn:
         row = find_client(conn, client)
         case_row = case_for_client(conn, row, case)
+        last = previous_visit(conn, case_row, day) if again else None
+        given = repeat_visit(typed, last) if last else typed
+        given, offered = _complete_log(conn, case_row, given)
         written = None
         if notes_file or edit:
             check_session(conn, case_row, given)  # refused before anything is typed
             if notes_file:
                 notes = _merge_notes(options, parse_soap_text(_read_notes_file(notes_file)))
+                typed = typed._replace(notes=notes)
             else:
-                written = _write_in_editor(ctx, soap_template(options))
+                written = _write_in_editor(ctx, soap_template(given.notes))
                 if written is None:
                     message = "the note was saved unchanged or empty: the session was not logged"
                     raise fail(message, 1)
                 notes = written.notes  # the editor saw the options' text: its result wins
             given = given._replace(notes=notes)
+            if last and notes_file:  # home care not in the file: the last visit's
+                given = repeat_visit(given, last)
         with _keeping(ctx, written):
             logged = log_session(conn, case_row, given)
+    if last:
+        _say_repeated(typed, given, last)
+    elif offered.parts:
+        _say_offered(offered)
     _report(row, logged, fmt, "saved")
+
+
+class _Offered(NamedTuple):
+    """What guided entry took from the last visit when Enter accepted its default."""
+
+    parts: list[str]  # "techniques", "regions"
+    session_id: int | None = None
+    day: str | None = None
+
+
+def _on_terminal() -> bool:
+    """Guided entry: both stdin and stdout are terminals (not a script, not a pipe)."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _missing_for_log(given) -> list[str]:
+    """The required options of session log not given (nor repeated by --again)."""
+    return [
+        option
+        for option, value in (
+            ("--pre", given.pre),
+            ("--post", given.post),
+            ("--technique", given.techniques),
+            ("--region", given.regions),
+        )
+        if value is None or value == [] or (isinstance(value, str) and not value.strip())
+    ]
+
+
+def _complete_log(conn, case_row, given):
+    """What session log is missing: asked for on a terminal (the last visit's techniques and
+    regions as defaults), else refused in one line (exit 2). Returns (given, _Offered)."""
+    from medmassage.errors import InputError
+    from medmassage.sessions import custom_techniques, last_visit
+    from medmassage.validate import parse_pain, parse_regions, parse_technique
+
+    missing = _missing_for_log(given)
+    if not missing:
+        return given, _Offered([])
+    if not _on_terminal():
+        needs = {
+            "--pre": "--pre 0-10",
+            "--post": "--post 0-10",
+            "--technique": "--technique NAME=MIN",
+            "--region": "--region R",
+        }
+        repeat = (
+            ", or --again to repeat the last visit"
+            if {"--technique", "--region"} & set(missing)
+            else ""
+        )
+        raise InputError(
+            missing[0].lstrip("-"),
+            None,
+            f"required: give {' '.join(needs[m] for m in missing)}{repeat} "
+            "(on a terminal, session log asks for what is missing)",
+        )
+    last = last_visit(conn, case_row["id"], given.day)
+    custom = custom_techniques(conn)
+    parts: list[str] = []
+
+    def pain(field: str):
+        return lambda answer: str(parse_pain(field, answer))
+
+    def techniques(answer: str) -> list[str]:
+        items = [t.strip() for t in answer.replace(";", ",").split(",") if t.strip()]
+        if not items:
+            raise InputError("technique", None, "give NAME=MINUTES, e.g. MFR=20, STM=15")
+        for item in items:
+            parse_technique(item, custom)
+        return items
+
+    if given.pre is None or not str(given.pre).strip():
+        given = given._replace(pre=_ask("pre", "Pain before (0-10)", pain("pre"))[0])
+    if given.post is None or not str(given.post).strip():
+        given = given._replace(post=_ask("post", "Pain after (0-10)", pain("post"))[0])
+    if not given.techniques:
+        default = ", ".join(last.technique_specs) if last else None
+        answer, took = _ask(
+            "technique", "Techniques, NAME=MIN, comma-separated", techniques, default
+        )
+        given = given._replace(techniques=answer)
+        parts += ["techniques"] if took else []
+    if not given.regions:
+        default = ", ".join(last.regions) if last else None
+        answer, took = _ask(
+            "region", "Regions, comma-separated", lambda a: parse_regions([a]), default
+        )
+        given = given._replace(regions=answer)
+        parts += ["regions"] if took else []
+    if not parts or last is None:
+        return given, _Offered([])
+    return given, _Offered(parts, last.session_id, last.day.isoformat())
+
+
+def _ask(field: str, label: str, parse, default: str | None = None):
+    """One question on the terminal until the answer parses: (value, True if Enter took the
+    default). End of input (Ctrl-D) gives up, saving nothing."""
+    from medmassage.errors import InputError
+    from medmassage.textsafety import visible
+
+    prompt = f"{label} [{visible(default)}]: " if default else f"{label}: "
+    while True:
+        try:
+            answer = input(prompt).strip()
+        except EOFError:
+            raise InputError(field, None, "no answer (end of input); nothing was saved") from None
+        if not answer and default:
+            return parse(default), True
+        try:
+            return parse(answer), False
+        except InputError as e:
+            say(f"  {e}")
+
+
+def _say_repeated(typed, given, last) -> None:
+    """The receipt of --again: what was repeated, from which visit, and what was given instead."""
+    from medmassage.sessions import repeated_parts
+
+    parts = repeated_parts(typed, given, last)
+    shown = []
+    for part in parts:
+        if part == "techniques":
+            shown.append("techniques " + ", ".join(f"{n} {m} min" for n, m in last.techniques))
+        elif part == "regions":
+            shown.append("regions " + ", ".join(last.regions))
+        elif part == "minutes":
+            shown.append(f"{last.minutes} minutes in all")
+        else:
+            shown.append("home care")
+    typed_notes = typed.notes or {}
+    given_here = [
+        part
+        for part, value in (
+            ("techniques", typed.techniques),
+            ("regions", typed.regions),
+            ("minutes", typed.minutes),
+            ("home care", typed_notes.get("homecare")),
+        )
+        if value
+    ]
+    text = f"Repeated from session {last.session_id} ({last.day.isoformat()}): "
+    text += "; ".join(shown) if shown else "nothing (every part given)"
+    if given_here:
+        text += f" (given here: {', '.join(given_here)})"
+    say(text)
+
+
+def _say_offered(offered: _Offered) -> None:
+    parts = " and ".join(offered.parts)
+    say(f"{parts.capitalize()} as on session {offered.session_id} of {offered.day}")
 
 
 @app.command("edit")
@@ -560,6 +752,41 @@ def list_(
     )
 
 
+def _show_chart_note(ctx, session_id: int, fmt: str, output, verify: bool) -> None:
+    """`session show ID -o visit.pdf`: one visit's chart note (chartnotes.visit_notes), written
+    as `notes` writes a period's; --verify's answer goes to stderr."""
+    from medmassage.chartnotes import visit_notes
+    from medmassage.dates import today
+    from medmassage.documents import render
+    from medmassage.errors import InputError
+    from medmassage.render import write_file
+
+    if fmt == "table":
+        fmt = "md"  # a chart note is a document: Markdown on the screen
+    if fmt == "pdf" and output is None:
+        raise InputError("output", None, "a PDF needs -o FILE (e.g. -o visit.pdf)")
+    verified = None
+    with database(ctx) as conn:
+        note = visit_notes(conn, session_id, today())
+        if verify:
+            from medmassage.audit import verify_record
+            from medmassage.db import read_snapshot
+
+            with read_snapshot(conn):
+                verified = verify_record(conn, "session", session_id)
+    data = render("notes", note.to_dict(), fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_file(output, data)
+        say(f"Wrote {output}: chart note of session {session_id}")
+    if verified is not None:
+        if not verified[0]:
+            raise fail(f"session {session_id} does not verify: {verified[1]}", 1)
+        say(f"Verified: {verified[1]}")
+
+
 @app.command("show")
 @guard
 def show(
@@ -576,13 +803,29 @@ def show(
             "the key on this computer. Exit 1 if not.",
         ),
     ] = False,
+    chart_note: Annotated[
+        bool,
+        typer.Option(
+            "--chart-note",
+            help="The visit as a chart note, in the layout of `medmassage notes` (therapist, "
+            "signature, page numbers), as md or json. Implied by pdf and html.",
+        ),
+    ] = False,
 ):
-    """Show a session: SOAP note, techniques, CPT lines, addenda, status."""
+    """Show a session: SOAP note, techniques, CPT lines, addenda, status.
+
+    -o visit.pdf (or .html, or -f pdf|html, or --chart-note) gives the visit's chart note in
+    the layout of `medmassage notes`: the note, CPT lines, addenda and signature, for an
+    adjuster.
+    """
     from medmassage.render import print_record, resolve_format
     from medmassage.sessions import NOTE_HEADINGS, parse_session_id, session_detail
     from medmassage.views import visit_flag_words
 
-    chosen = resolve_format(fmt, output, ("table", "json", "md"))
+    chosen = resolve_format(fmt, output, ("table", "json", "md", "pdf", "html"))
+    if chart_note or chosen in ("pdf", "html"):
+        _show_chart_note(ctx, parse_session_id(session), chosen, output, verify)
+        return
     verified = None
     with database(ctx) as conn:
         data = session_detail(conn, parse_session_id(session))
