@@ -28,6 +28,7 @@ from medmassage.cases import diagnoses
 from medmassage.catalog import CPT_CODES
 from medmassage.chart import VisitRow, load_visits
 from medmassage.errors import InputError
+from medmassage.profile import identity
 from medmassage.sessions import NOTE_FIELDS, get_session_row, session_detail
 from medmassage.summary import Period, require_profile, start_of_care, visit_flags
 
@@ -329,7 +330,7 @@ def build_notes(
     return ChartNotes(
         written=written,
         period=period,
-        therapist={k: profile[k] for k in profile if k not in ("fees", "report_rules")},
+        therapist=identity(profile),
         client=client,
         case=case,
         diagnoses=diagnoses(conn, case_id),

@@ -480,6 +480,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 from medmassage import records
 
                 records.record_all(conn, now_stamp(), actor())
+            if version == 9:
+                _chain_profile_digest(conn)
             problems = trigger_problems(conn, version)
             if problems:
                 raise RuntimeProblem(
@@ -495,9 +497,21 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             if rebuild:
                 conn.execute("PRAGMA foreign_keys = ON")
         applied.append(name)
-        if version in (4, 7):  # they chain rows: keep the new head outside the database
+        if version in (4, 7, 9):  # they chain rows: keep the new head outside the database
             _anchor(conn)
     return applied
+
+
+def _chain_profile_digest(conn: sqlite3.Connection) -> None:
+    """M009 adds a profile column, which changes the profile's content digest (records.py):
+    chain the digest as it now stands, in the migration's transaction, so `db check` still finds
+    the profile as medmassage wrote it. Nothing to chain when there is no profile, fee or rule."""
+    from medmassage import audit as audit_chain
+    from medmassage import records
+
+    digest = records.digests_of(conn, [("profile", 1)])[("profile", 1)]
+    if digest != records.GONE:
+        audit_chain.append_many(conn, [(now_stamp(), actor(), "baseline", "profile", 1, digest)])
 
 
 def _foreign_key_problems(conn: sqlite3.Connection) -> set[tuple]:

@@ -505,6 +505,17 @@ DROP TABLE diagnosis;
 ALTER TABLE diagnosis_new RENAME TO diagnosis;
 """
 
+# The practice's time zone, an IANA name such as America/Los_Angeles (profile.py checks it with
+# zoneinfo): a session's start time is wall-clock time where the practice is, so the FHIR export
+# gives it that zone's offset on that day, and the same file exports the same instants on any
+# computer. NULL until set: `profile set` stores the computer's zone the first time it runs
+# without one (profile.py). A new column changes the profile's content digest (records.py), so
+# db.migrate chains the profile's new digest in this migration's transaction.
+M009_PROFILE_TIME_ZONE = """
+ALTER TABLE profile ADD COLUMN time_zone TEXT
+    CHECK (time_zone IS NULL OR length(time_zone) BETWEEN 1 AND 64);
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
@@ -515,6 +526,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (6, "m006_authorizations", M006_AUTHORIZATIONS),
     (7, "m007_content_digests", M007_CONTENT_DIGESTS),
     (8, "m008_diagnosis_code_shape", M008_DIAGNOSIS_CODE_SHAPE),
+    (9, "m009_profile_time_zone", M009_PROFILE_TIME_ZONE),
 ]
 
 # Migrations that rebuild a table: they run with foreign keys off (a DROP of a parent table

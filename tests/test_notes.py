@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 from datetime import datetime
 from html.parser import HTMLParser
@@ -162,11 +163,31 @@ def test_pdf_carries_every_field_of_every_visit(chart, db_path, tmp_path):
     assert squash(f"Reason: {VOID_REASON}.") in text
     assert squash("1 visit not signed by the therapist (unsigned drafts): visit 3") in text
     assert squash("1 session void, shown marked VOID: session 4 (2026-11-12)") in text
-    assert squash("this computer's time zone") in text
+    assert squash("the practice's time zone") in text  # the first `profile set` stored one
 
 
-def test_signed_time_is_shown_in_the_zone_of_the_computer(chart, db_path, tmp_path):
-    """No profile time zone: the local zone (here made Pacific), daylight saving and all."""
+def test_signed_time_is_shown_in_the_practice_zone_on_any_computer(chart, db_path, tmp_path):
+    """The profile's zone (Pacific), daylight saving and all, whatever the computer's (Tokyo)."""
+    chart("profile", "set", "--time-zone", "America/Los_Angeles")
+    out = tmp_path / "pacific.pdf"
+    env = {**os.environ, "TZ": "Asia/Tokyo"}
+    done = run_subprocess("--db", str(db_path), "notes", "Jane", "-o", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    stamp = query(db_path, "SELECT signed_at FROM session WHERE id = 1")[0]["signed_at"]
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(stamp).astimezone(ZoneInfo("America/Los_Angeles"))
+    text = squash("".join(pdf_pages(out)))
+    assert squash(f"on {moment:%Y-%m-%d %H:%M} (UTC−08:00)") in text  # November: PST
+    assert squash("the practice's time zone, America/Los_Angeles") in text
+
+
+def test_without_a_profile_zone_the_computers_is_used_and_said(chart, db_path, tmp_path):
+    """A profile from before the setting (no zone stored): the local zone (here made Pacific)."""
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE profile SET time_zone = NULL")
+    conn.close()
     out = tmp_path / "pacific.pdf"
     env = {**os.environ, "TZ": "America/Los_Angeles"}
     done = run_subprocess("--db", str(db_path), "notes", "Jane", "-o", str(out), env=env)
@@ -191,7 +212,8 @@ def test_markdown_and_json_carry_the_same_facts(chart):
     assert list(data) == TOP_KEYS
     assert data["document"] == "chart-notes"
     assert data["period"] == {"from": "2026-11-03", "to": "2026-11-27"}
-    assert data["time_zone"]["source"] == "computer" and data["time_zone"]["name"] is None
+    assert data["time_zone"]["source"] == "profile" and data["time_zone"]["name"]
+    assert "time_zone" not in data["therapist"]  # the therapist block keeps its documented keys
     assert data["case"]["claim"] == "BB12345" and data["case"]["payer_type"] == "workers-comp"
     assert data["totals"] == {
         "visits": 3, "signed": 2, "unsigned": 1, "void": 1, "minutes": 110, "units": 8,

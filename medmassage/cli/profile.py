@@ -27,6 +27,14 @@ def set_(
     phone: Annotated[str | None, _opt("Practice phone.")] = None,
     email: Annotated[str | None, _opt("Practice email.")] = None,
     tax_id: Annotated[str | None, _opt("Tax ID / EIN (optional, for superbills).")] = None,
+    time_zone: Annotated[
+        str | None,
+        _opt(
+            "The practice's time zone, an IANA name, e.g. America/Los_Angeles "
+            "(default: this computer's, stored the first time the profile is set).",
+            "ZONE",
+        ),
+    ] = None,
     fee: Annotated[
         list[str] | None,
         _opt("Fee per unit: CPT=AMOUNT, e.g. --fee 97140=45. Repeatable.", "CPT=AMOUNT"),
@@ -53,20 +61,27 @@ def set_(
         "phone": phone,
         "email": email,
         "tax_id": tax_id,
+        "time_zone": time_zone,
     }
     with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         changed = set_profile(conn, fields, fee or [], report_every or [])
-        missing = missing_for_documents(get_profile(conn))
+        profile = get_profile(conn)
+        missing = missing_for_documents(profile)
     say("Profile updated: " + ", ".join(changed))
     if missing:
         warn("insurer documents also need: " + ", ".join(m.replace("_", "-") for m in missing))
+    if not profile["time_zone"]:
+        warn(
+            "this computer's time zone has no IANA name to store; set the practice's with "
+            "--time-zone, e.g. America/Los_Angeles"
+        )
 
 
 @app.command("show")
 @guard
 def show(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Show the profile, fees and progress-report rules."""
-    from medmassage.profile import get_profile
+    from medmassage.profile import computer_zone, get_profile
     from medmassage.render import print_record, resolve_format
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
@@ -82,9 +97,15 @@ def show(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) ->
         ("Phone", data["phone"]),
         ("Email", data["email"]),
         ("Tax ID", data["tax_id"]),
+        ("Time zone", data["time_zone"] or _unset_zone(computer_zone())),
         ("Fees per unit", ", ".join(f"{k} ${v:.2f}" for k, v in data["fees"].items())),
         ("Report rules", "\n".join(f"{k}: {v}" for k, v in data["report_rules"].items())),
     ]
     if not data["name"]:
         warn("no profile yet; set one with: medmassage profile set --name … --npi …")
     print_record(pairs, data, chosen, output, title="Therapist profile")
+
+
+def _unset_zone(computer: str | None) -> str:
+    used = f"this computer's ({computer})" if computer else "this computer's"
+    return f"not set: {used} is used; set it with --time-zone"
