@@ -47,7 +47,7 @@ def test_goal_status_is_printed_on_the_summary(practice):
         {"text": "Turn head fully", "target": "full rotation", "target_date": None, "status": "met"}
     ]
     md = practice("summary", "Jane", "-f", "md").stdout
-    assert "| Turn head fully | full rotation | — | met |" in md
+    assert "| Turn head fully | full rotation | no date set | met |" in md  # missing, in words
 
 
 def test_bad_goal_input_is_refused_and_writes_nothing(practice, db_path):
