@@ -20,6 +20,7 @@ HTML_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "section", "div",
     "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "ul", "li", "strong",
     "br", "footer", "svg", "rect", "line", "text", "polyline", "circle",
+    "polygon",  # the body diagram's regions
 }  # fmt: skip
 FOOTER = re.compile(r"Page (\d+) of (\d+)\s*$")
 

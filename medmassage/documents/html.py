@@ -10,6 +10,7 @@ import re
 from html import escape
 
 from medmassage.documents.layout import (
+    BodyDiagram,
     Chart,
     Document,
     Fields,
@@ -214,6 +215,91 @@ def _chart(block: Chart) -> str:
     return heading(block.title) + "\n" + "\n".join(svg)
 
 
+_BODY_TREATED = "#969696"  # gray, as in the PDF: shading, not colour, marks a region treated
+
+
+_BODY_LEGEND = (  # a fill and an outline, so black-and-white print tells them apart
+    ("Treated in the period (shaded)", _BODY_TREATED, ' stroke="#6e6e6e" stroke-width="1"'),
+    (
+        "Ordered (heavy dashed outline)",
+        "#ffffff",
+        ' stroke="#141414" stroke-width="2.2" stroke-dasharray="4 2.6"',
+    ),
+    ("Neither", "#ffffff", ' stroke="#6e6e6e" stroke-width="1"'),
+)
+
+
+def _body_diagram(block: BodyDiagram) -> str:
+    """Front and back views as one inline SVG, a shape per region (data-region, data-treated,
+    data-ordered), each ordered region's heavy dashed outline drawn over them; then the legend
+    and the regions in words."""
+    from medmassage.documents.bodymap import VIEW_H, alt_text, region_label, shapes
+    from medmassage.documents.bodymap import lists as body_lists
+
+    treated, ordered = set(block.treated), set(block.ordered)
+    width, top = 230, 18
+    legend_y = top + VIEW_H + 10
+    height = legend_y + 16 * len(_BODY_LEGEND)
+    svg = [
+        f'<svg viewBox="0 0 {width} {height:g}" width="230" height="{height:g}" role="img" '
+        f'aria-label="{escape(alt_text(block.treated, block.ordered))}" '
+        'xmlns="http://www.w3.org/2000/svg" style="flex: none">'
+    ]
+    for view, cx, sides in (("front", 55, "RL"), ("back", 175, "LR")):
+        svg.append(
+            f'<text x="{cx}" y="11" font-size="11" text-anchor="middle" font-weight="bold" '
+            'fill="#141414">'
+            f"{view.capitalize()}</text>"
+        )
+        for side, x in zip(sides, (cx - 46, cx + 46), strict=True):
+            svg.append(
+                f'<text x="{x}" y="{top + 40}" font-size="11" text-anchor="middle" '
+                f'font-weight="bold" fill="#141414">{side}</text>'
+            )
+        figure = shapes(view)
+
+        def points(shape, cx=cx) -> str:
+            return " ".join(f"{cx + x:.1f},{top + y:.1f}" for x, y in shape.points)
+
+        for shape in figure:
+            r = shape.region
+            state = ("treated" if r in treated else "not treated") + (
+                ", ordered" if r in ordered else ", not ordered"
+            )
+            svg.append(
+                f'<polygon data-region="{escape(r)}" data-view="{view}" '
+                f'data-treated="{"yes" if r in treated else "no"}" '
+                f'data-ordered="{"yes" if r in ordered else "no"}" points="{points(shape)}" '
+                f'fill="{_BODY_TREATED if r in treated else "#ffffff"}" stroke="#6e6e6e" '
+                f'stroke-width="0.8" stroke-linejoin="round">'
+                f"<title>{escape(region_label(r))}: {state}</title></polygon>"
+            )
+        for shape in figure:
+            if shape.region in ordered:
+                svg.append(
+                    f'<polygon data-outline="{escape(shape.region)}" points="{points(shape)}" '
+                    'fill="none" stroke="#141414" stroke-width="2.2" stroke-dasharray="4 2.6" '
+                    'stroke-linejoin="round"/>'
+                )
+    for i, (label, fill, stroke) in enumerate(_BODY_LEGEND):
+        y = legend_y + 16 * i
+        svg.append(
+            f'<rect x="10" y="{y:g}" width="22" height="11" fill="{fill}"{stroke}/>'
+            f'<text x="40" y="{y + 9.5:g}" font-size="11" fill="#141414">{label}</text>'
+        )
+    svg.append("</svg>")
+    lists = body_lists(block.treated, block.ordered)
+    text = "".join(f"<p><strong>{k}:</strong> {escape(v)}</p>" for k, v in lists)
+    return (
+        f"{heading(block.title)}\n"
+        '<section class="bodymap" style="display: flex; gap: 1.5rem; margin: .5rem 0">'
+        + "\n".join(svg)
+        + f"<div>{text}"
+        + '<p class="note">Left and right are the client\'s own: R and L mark them on each view.'
+        + "</p></div></section>"
+    )
+
+
 def _text(block: Text) -> str:
     body = "<br>".join(escape(line) for line in block.body.splitlines()) or "—"
     out = f"{heading(block.title)}\n<p>{body}</p>"
@@ -239,4 +325,5 @@ _DRAW = {
     Chart: _chart,
     Text: _text,
     Signature: _signature,
+    BodyDiagram: _body_diagram,
 }

@@ -63,7 +63,27 @@ class Signature(NamedTuple):
     date_label: str
 
 
-Block = Title | Fields | Flags | Table | Chart | Text | Signature
+class BodyDiagram(NamedTuple):
+    """Front and back outlines of a figure: the regions `treated` shaded, those `ordered`
+    outlined (bodymap.py holds the shapes)."""
+
+    title: str
+    treated: list[str]
+    ordered: list[str]
+
+
+def body_diagram(
+    treated: list[str], ordered: list[str], title: str = "Body diagram: regions treated and ordered"
+) -> BodyDiagram | None:
+    """The diagram of `treated` beside `ordered`, each head to foot; None when both are empty."""
+    from medmassage.documents.bodymap import in_order
+
+    if not treated and not ordered:
+        return None
+    return BodyDiagram(title, in_order(treated), in_order(ordered))
+
+
+Block = Title | Fields | Flags | Table | Chart | Text | Signature | BodyDiagram
 
 
 class Document(NamedTuple):
@@ -210,6 +230,7 @@ def summary_document(d: dict) -> Document:
         blocks.append(Flags(d["flags"]))
     blocks.append(_summary_visits(d))
     blocks += _summary_treatment(d["treatment"], c["areas_ordered"])
+    blocks += _summary_body_diagram(d)
     last = d["visits"][-1]
     blocks.append(_summary_note(d, "objective", "Objective findings", "objective findings", last))
     blocks.append(
@@ -451,6 +472,17 @@ def _summary_treatment(treatment: dict, areas_ordered: list[str]) -> list[Block]
         )
     )
     return blocks
+
+
+def _summary_body_diagram(d: dict) -> list[Block]:
+    """The regions of the period's visits beside the areas ordered by the authorization in
+    force and by those the period's visits fall under (the "On the prescription" column)."""
+    regions = d["treatment"]["regions"]
+    under = {v["authorization_id"] for v in d["visits"]} | {d["authorization"]["id"]}
+    ordered = [r for x in d["authorizations"] if x["id"] in under for r in x["areas_ordered"]]
+    ordered += [r["region"] for r in regions if r["ordered"]]
+    diagram = body_diagram([r["region"] for r in regions], ordered)
+    return [diagram] if diagram else []
 
 
 def _summary_note(d: dict, key: str, title: str, noun: str, last: dict) -> Text:

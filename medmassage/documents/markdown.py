@@ -4,6 +4,7 @@ and after each visit, since Markdown has no pictures of its own."""
 from __future__ import annotations
 
 from medmassage.documents.layout import (
+    BodyDiagram,
     Chart,
     Document,
     Fields,
@@ -100,6 +101,20 @@ def _chart(block: Chart) -> str:
     )
 
 
+def _body_diagram(block: BodyDiagram) -> str:
+    """Markdown has no pictures of its own: the diagram's regions as a list, in words."""
+    from medmassage.documents.bodymap import lists, names
+
+    items = [
+        ("Regions treated", names(block.treated)),
+        ("Ordered", names(block.ordered, "no areas named")),
+        *lists(block.treated, block.ordered),
+    ]
+    return f"## {_esc(block.title)}\n\n" + "\n".join(
+        f"- **{_esc(k)}:** {_esc(v)}" for k, v in items
+    )
+
+
 def _text(block: Text) -> str:
     out = f"## {_esc(block.title)}\n\n{_para(block.body)}"
     if block.source:
@@ -121,4 +136,5 @@ _DRAW = {
     Chart: _chart,
     Text: _text,
     Signature: _signature,
+    BodyDiagram: _body_diagram,
 }

@@ -35,6 +35,7 @@ from fpdf.structure_tree import StructElem, StructTreeRoot, StructureTreeBuilder
 from fpdf.syntax import Name
 
 from medmassage.documents.layout import (
+    BodyDiagram,
     Chart,
     Document,
     Fields,
@@ -735,6 +736,106 @@ def _marker(pdf: FPDF, series: str, x: float, y: float) -> None:
         pdf.rect(x - 0.95, y - 0.95, 1.9, 1.9, style="DF")
 
 
+# --- the body diagram ---------------------------------------------------------------------------
+
+BODY_SCALE = 0.235  # mm per bodymap unit: the figure 47 mm tall
+BODY_TREATED = (150, 150, 150)  # a gray that prints: shading, not colour, marks a region treated
+BODY_LINE = (110, 110, 110)
+BODY_LEGEND_X = 72  # mm from the left margin: the legend and the lists
+BODY_DASH = (1.0, 0.7)  # mm: the outline of a region ordered
+
+
+def _body_diagram(pdf: _Pdf, block: BodyDiagram) -> None:
+    """Front and back views (shapes from bodymap.py) tagged as one Figure with the regions in
+    its alt text, a legend, and the regions listed beside them in words."""
+    from medmassage.documents.bodymap import VIEW_H, alt_text
+    from medmassage.documents.bodymap import lists as body_lists
+
+    lists = body_lists(block.treated, block.ordered)
+    room = pdf.epw - BODY_LEGEND_X
+    pdf.set_font(FAMILY, size=8.4)
+    listed = sum(
+        pdf.multi_cell(room, 4.1, f"{k}: {v}", dry_run=True, output="HEIGHT") + 0.8
+        for k, v in lists
+    )
+    height = max(VIEW_H * BODY_SCALE + 7, 20 + listed)
+    _heading(pdf, block.title, keep_with=height + 2)
+    top = pdf.get_y() + 1
+    left = pdf.l_margin
+    x, y = left + BODY_LEGEND_X, top
+    with pdf.tagged("Figure", alt=alt_text(block.treated, block.ordered)):
+        pdf.set_text_color(*INK)
+        for view, cx, sides in (("front", left + 17, "RL"), ("back", left + 51, "LR")):
+            pdf.set_font(FAMILY, "B", 8)
+            pdf.set_xy(cx - 10, top)
+            pdf.cell(20, 3.5, view.capitalize(), align="C")
+            _body_view(pdf, view, cx, top + 5, set(block.treated), set(block.ordered))
+            for side, dx in zip(sides, (-12.5, 9.5), strict=True):
+                pdf.set_xy(cx + dx, top + 5 + 36 * BODY_SCALE)
+                pdf.cell(3, 3.5, side, align="C")
+        # The legend: a fill and an outline, so black-and-white print tells them apart.
+        pdf.set_font(FAMILY, size=8)
+        for label, fill, dashed in (
+            ("Treated in the period (shaded)", BODY_TREATED, False),
+            ("Ordered (heavy dashed outline)", (255, 255, 255), True),
+            ("Neither", (255, 255, 255), False),
+        ):
+            with pdf.local_context(stroke_cap_style="BUTT"):
+                pdf.set_fill_color(*fill)
+                pdf.set_line_width(0.5 if dashed else 0.18)
+                pdf.set_draw_color(*(INK if dashed else BODY_LINE))
+                if dashed:
+                    pdf.set_dash_pattern(dash=BODY_DASH[0], gap=BODY_DASH[1])
+                pdf.rect(x, y + 0.4, 6, 3.2, style="DF")
+            pdf.set_xy(x + 8, y)
+            pdf.cell(room - 8, 4, label)
+            y += 4.8
+    pdf.set_text_color(*INK)
+    pdf.set_xy(x, y + 1.5)
+    for label, value in lists:
+        pdf.set_x(x)
+        with pdf.tagged("P"):
+            pdf.set_font(FAMILY, "B", 8.4)
+            pdf.write(4.1, f"{label}: ")
+            pdf.set_font(FAMILY, size=8.4)
+            pdf.multi_cell(room - (pdf.get_x() - x), 4.1, value, align="L", new_x="LEFT",
+                           new_y="NEXT")  # fmt: skip
+        pdf.set_y(pdf.get_y() + 0.8)
+    pdf.set_font(FAMILY, size=7.5)
+    pdf.set_text_color(*MUTED)
+    pdf.set_x(x)
+    with pdf.tagged("P"):
+        pdf.multi_cell(
+            room, 3.8, "Left and right are the client's own: R and L mark them on each view.",
+            align="L", new_x="LMARGIN", new_y="NEXT",
+        )  # fmt: skip
+    pdf.set_y(max(pdf.get_y(), top + height))
+
+
+def _body_view(pdf: _Pdf, view: str, cx: float, y0: float, treated: set, ordered: set) -> None:
+    """One view with its top centre at (cx, y0): every region's shape, gray when treated, then
+    the heavy dashed outlines of those ordered on top (butt caps, or the dashes close up)."""
+    from medmassage.documents.bodymap import shapes
+
+    figure = [
+        (s.region, [(cx + x * BODY_SCALE, y0 + y * BODY_SCALE) for x, y in s.points])
+        for s in shapes(view)
+    ]
+    with pdf.local_context(stroke_cap_style="BUTT", stroke_join_style="ROUND"):
+        pdf.set_line_width(0.18)
+        pdf.set_draw_color(*BODY_LINE)
+        for region, points in figure:
+            pdf.set_fill_color(*(BODY_TREATED if region in treated else (255, 255, 255)))
+            pdf.polygon(points, style="DF")
+        pdf.set_line_width(0.5)
+        pdf.set_draw_color(*INK)
+        pdf.set_dash_pattern(dash=BODY_DASH[0], gap=BODY_DASH[1])
+        for region, points in figure:
+            if region in ordered:
+                pdf.polygon(points, style="D")
+        pdf.set_dash_pattern()
+
+
 # --- text and signature ---------------------------------------------------------------------------
 
 
@@ -793,4 +894,5 @@ _DRAW = {
     Chart: _chart,
     Text: _text,
     Signature: _signature,
+    BodyDiagram: _body_diagram,
 }
