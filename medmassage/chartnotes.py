@@ -24,6 +24,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from medmassage.authorizations import CaseCoverage
 from medmassage.cases import diagnoses
 from medmassage.catalog import CPT_CODES
 from medmassage.chart import VisitRow, load_visits
@@ -164,6 +165,7 @@ class ChartNotes:
     diagnoses: list[dict]
     visits: list[VisitNote]  # the sessions of the period, void ones included, oldest first
     zone: Zone
+    areas_ordered: list[str]  # by the authorizations in force during the period
     single: bool = False  # one visit (session show), not a period
 
     def totals(self) -> dict:
@@ -220,6 +222,7 @@ class ChartNotes:
             "visits": [v.to_dict(self.therapist, self.zone) for v in self.visits],
             "totals": self.totals(),
             "regions_treated": self.regions_treated(),
+            "areas_ordered": self.areas_ordered,
         }
 
 
@@ -319,7 +322,7 @@ def build_notes(
             addenda.setdefault(a["session_id"], []).append(
                 {k: a[k] for k in ("id", "created", "author", "text")}
             )
-    every, _, _ = load_visits(conn, case_id)
+    every, _, coverage = load_visits(conn, case_id)
     visits = [
         _kept(v, rows[v.session_id], addenda.get(v.session_id, []))
         for v in every
@@ -336,8 +339,26 @@ def build_notes(
         diagnoses=diagnoses(conn, case_id),
         visits=visits,
         zone=zone,
+        areas_ordered=_areas_ordered(coverage, period, visits),
         single=session_id is not None,
     )
+
+
+def _areas_ordered(coverage: CaseCoverage, period: Period, visits: list[VisitNote]) -> list[str]:
+    """The areas named by every authorization in force during the period (its validity
+    overlapping the period) and by those its visits fall under, each once, in the order named."""
+    kept = {v.session_id for v in visits if v.status != "void"}
+    under = {
+        s.authorization_id
+        for s in coverage.standings
+        if s.session_id in kept and s.authorization_id is not None
+    }
+    areas: dict[str, None] = {}
+    for a in coverage.authorizations:
+        overlaps = a.valid_from <= period.last and a.valid_until >= period.first
+        if overlaps or a.id in under:
+            areas.update(dict.fromkeys(a.areas))
+    return list(areas)
 
 
 def visit_notes(conn: sqlite3.Connection, session_id: int, written: date) -> ChartNotes:

@@ -18,7 +18,8 @@ JSON shape (one row per line, so it greps and diffs well):
     {
       "format": "medmassage-export",
       "version": 1,
-      "schema_version": 3,                  (PRAGMA user_version)
+      "schema_version": N,                  (PRAGMA user_version: the database's schema,
+                                             migrations.LATEST_VERSION once migrated)
       "exported": "2026-11-27T10:42:00-08:00",
       "columns": {"client": ["id", "name", ...], ...},
       "tables": {"client": [{"id": 1, "name": "Jane Doe", ...}, ...], ...}

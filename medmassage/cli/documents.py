@@ -309,7 +309,6 @@ def superbill(
     from medmassage.clients import find_client
     from medmassage.dates import today
     from medmassage.documents import render
-    from medmassage.render import write_file
     from medmassage.summary import check_period
     from medmassage.superbill import billed_cases, build_superbill, default_period, money
 
@@ -324,16 +323,27 @@ def superbill(
         case_ids = billed_cases(conn, client_row, case)
         bill = build_superbill(conn, client_row, case_ids, period, on)
     data = render("superbill", bill.to_dict(), chosen)
-    if output is not None:
-        write_file(output, data)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    for message in bill.warnings:
-        warn(message)
+    _write_after_warnings(output, data, bill.warnings)
     if output is None:
         return
     say(f"Wrote {output}: superbill, {len(bill.lines)} line(s), total ${money(bill.total_cents)}")
+
+
+def _write_after_warnings(output: Path | None, data: bytes, warnings: list[str]) -> None:
+    """The document to `output` (or stdout), its warnings on stderr before it is in place: a
+    target that cannot be written is refused first, alone, and nothing else is said."""
+    from medmassage.render import staged_write
+
+    if output is None:
+        for message in warnings:
+            warn(message)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    with staged_write(output, data) as place:
+        for message in warnings:
+            warn(message)
+        place()
 
 
 @guard
@@ -361,7 +371,6 @@ def notes(
     from medmassage.clients import find_client
     from medmassage.dates import today
     from medmassage.documents import render
-    from medmassage.render import write_file
     from medmassage.summary import check_period
 
     on = today()
@@ -373,17 +382,12 @@ def notes(
         period = check_period(first, last, default_period(conn, case_row["id"], on), on)
         chart = build_notes(conn, case_row["id"], period, on)
     data = render("notes", chart.to_dict(), chosen)
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        write_file(output, data)
     totals = chart.totals()
-    if totals["unsigned"]:
-        warn(
-            f"{totals['unsigned']} visit(s) in these notes are unsigned drafts (marked as such); "
-            "sign them with: medmassage session sign ID"
-        )
+    unsigned = [
+        f"{totals['unsigned']} visit(s) in these notes are unsigned drafts (marked as such); "
+        "sign them with: medmassage session sign ID"
+    ]
+    _write_after_warnings(output, data, unsigned if totals["unsigned"] else [])
     if output is None:
         return
     period_text = f"{period.first.isoformat()} to {period.last.isoformat()}"

@@ -19,6 +19,7 @@ from medmassage.documents.layout import (
     Table,
     Text,
     Title,
+    axis_ticks,
 )
 
 # Dates and "8 (2026-08-05)"-style values read badly when a narrow column breaks them.
@@ -45,6 +46,9 @@ td.num { text-align: right; }
 td.nowrap { white-space: nowrap; }
 tfoot td { font-weight: bold; }
 tr { break-inside: avoid; }
+h2, h3 { break-after: avoid; }
+.note, .source { break-before: avoid; }
+.closing { break-inside: avoid; }
 .flags { background: #fff1d6; border: 2px solid #c45a00; padding: .4rem .8rem; margin: 1rem 0; }
 .flags strong { display: block; }
 .signature { margin-top: 3rem; display: grid; grid-template-columns: 3fr 1fr; gap: 2rem; }
@@ -67,8 +71,16 @@ def render_html(doc: Document) -> str:
         f"<title>{escape(doc.title)}</title>",
         f"<style>{CSS}</style></head><body>",
     ]
-    for block in doc.blocks:
-        parts.append(_DRAW[type(block)](block))
+    blocks = doc.blocks
+    for i, block in enumerate(blocks):
+        if isinstance(block, Signature) and i and isinstance(blocks[i - 1], Text):
+            continue  # drawn with the closing words before it
+        html = _DRAW[type(block)](block)
+        following = blocks[i + 1] if i + 1 < len(blocks) else None
+        if isinstance(block, Text) and isinstance(following, Signature):
+            # The last words and the signature print on one page, never a signature alone.
+            html = f'<section class="closing">{html}\n{_signature(following)}</section>'
+        parts.append(html)
     parts.append(f"<footer>{escape(doc.footer)}</footer>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -142,39 +154,50 @@ def _chart(block: Chart) -> str:
     n = len(points)
     w, h, left, right, top, bottom = 720, 260, 36, 710, 30, 215
 
+    inset_x = 8  # the first and last markers clear of the axes, as in the PDF
+
     def x_of(i: int) -> float:
-        return (left + right) / 2 if n == 1 else left + i * (right - left) / (n - 1)
+        span = right - left - 2 * inset_x
+        return (left + right) / 2 if n == 1 else left + inset_x + i * span / (n - 1)
+
+    inset = 6  # a marker at pain 0 sits above the axis, whole (as in the PDF)
 
     def y_of(pain: float) -> float:
-        return bottom - pain * (bottom - top) / 10
+        return bottom - inset - pain * (bottom - top - inset) / 10
 
     svg = [
         f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" '
         f'aria-label="{escape(block.title)}" xmlns="http://www.w3.org/2000/svg">'
     ]
     inside = [i for i, p in enumerate(points) if p["in_period"]]
-    if inside:
-        step = (right - left) / (n - 1) if n > 1 else right - left
+    shade = bool(inside) and len(inside) < n  # every visit in the period: nothing to mark off
+    if shade:
+        step = (right - left - 2 * inset_x) / (n - 1) if n > 1 else right - left
         x1 = max(left, x_of(inside[0]) - step / 2)
         x2 = min(right, x_of(inside[-1]) + step / 2)
         svg.append(
-            f'<rect x="{x1:.1f}" y="{top}" width="{x2 - x1:.1f}" height="{bottom - top}" '
+            f'<rect data-period="shade" x="{x1:.1f}" y="{top}" width="{x2 - x1:.1f}" '
+            f'height="{bottom - top}" '
             'fill="#ecf0f6"><title>Reporting period</title></rect>'
         )
     for pain in range(0, 11, 2):
         y = y_of(pain)
         svg.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
-            f'stroke="{"#787878" if pain == 0 else "#d2d2d2"}" stroke-width="1"/>'
+            'stroke="#d2d2d2" stroke-width="1"/>'
             f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{pain}</text>'
         )
-    every = max(1, -(-n // 20))
-    for i, p in enumerate(points):
-        if i % every == 0 or i == n - 1:
-            svg.append(
-                f'<text x="{x_of(i):.1f}" y="{bottom + 15}" text-anchor="middle">'
-                f"{p['visit']}</text>"
-            )
+    svg.append(  # the axes, below and left of the inset markers
+        f'<line data-axis="y" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" '
+        'stroke="#787878" stroke-width="1"/>'
+        f'<line data-axis="x" x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" '
+        'stroke="#787878" stroke-width="1"/>'
+    )
+    for i in axis_ticks(n):  # every k-th visit, the first and last always: none crowd
+        svg.append(
+            f'<text data-tick="x" x="{x_of(i):.1f}" y="{bottom + 15}" text-anchor="middle">'
+            f"{points[i]['visit']}</text>"
+        )
     span = f" ({points[0]['date']} to {points[-1]['date']})" if points else ""
     svg.append(
         f'<text x="{(left + right) / 2}" y="{bottom + 32}" text-anchor="middle">'
@@ -208,9 +231,14 @@ def _chart(block: Chart) -> str:
         f'<rect x="{left + 236}" y="8.5" width="7" height="7" fill="#fff" stroke="#c45a00" '
         'stroke-width="1.6"/>'
         f'<text x="{left + 248}" y="16">After the visit (dashed line, squares)</text>'
-        f'<rect x="{left + 480}" y="7" width="14" height="9" fill="#ecf0f6"/>'
-        f'<text x="{left + 500}" y="16">Reporting period</text>'
     )
+    if shade:
+        svg.append(
+            f'<rect x="{left + 480}" y="7" width="14" height="9" fill="#ecf0f6"/>'
+            f'<text x="{left + 500}" y="16">Reporting period</text>'
+        )
+    elif inside:
+        svg.append(f'<text x="{left + 480}" y="16">All visits in the period</text>')
     svg.append("</svg>")
     return heading(block.title) + "\n" + "\n".join(svg)
 

@@ -52,6 +52,22 @@ class Chart(NamedTuple):
     points: list[dict]  # visit, date, pain_pre, pain_post, in_period
 
 
+_TICK_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+def axis_ticks(n: int, most: int = 16) -> list[int]:
+    """The indices of the points a chart labels on its x axis (visit numbers), at most `most`:
+    the first and the last always, between them every k-th visit (k = 1, 2, 5, 10, 20, 25, 50 …,
+    the smallest that fits), leaving out one that would crowd the first or the last label
+    (nearer than 0.6 k: "96" beside "100")."""
+    if n <= most:
+        return list(range(n))
+    step = next((k for k in _TICK_STEPS if n // k + 2 <= most), -(-n // (most - 2)))
+    inner = [i for i in range(1, n - 1) if (i + 1) % step == 0]
+    inner = [i for i in inner if i >= 0.6 * step and (n - 1 - i) >= 0.6 * step]
+    return [0, *inner, n - 1]
+
+
 class Text(NamedTuple):
     title: str
     body: str
@@ -170,7 +186,7 @@ def summary_document(d: dict) -> Document:
                         ("Prescription date", c["rx_date"]),
                         ("Valid", f"{a['valid_from']} to {a['valid_until']}"),
                         ("Frequency ordered", _summary_v(c["frequency"])),
-                        ("Areas ordered", _summary_v(c["areas_ordered"], "none named")),
+                        ("Areas ordered", _region_names(c["areas_ordered"], "none named")),
                     ],
                 ),
                 (
@@ -465,13 +481,28 @@ def _summary_treatment(treatment: dict, areas_ordered: list[str]) -> list[Block]
         Table(
             "Regions treated in the period",
             ["Region", "Visits", "On the prescription"],
-            [[r["region"], str(r["visits"]), "yes" if r["ordered"] else absent] for r in regions],
+            [
+                [_region_name(r["region"]), str(r["visits"]), "yes" if r["ordered"] else absent]
+                for r in regions
+            ],
             [3, 1, 2],
             right=frozenset({1}),
             note=note,
         )
     )
     return blocks
+
+
+def _region_name(region: str) -> str:
+    """A region as the therapist says it ("left shoulder"), as the diagram's lists print it;
+    the catalog name ("shoulder-left") is for JSON."""
+    from medmassage.documents.bodymap import region_label
+
+    return region_label(region)
+
+
+def _region_names(regions: list[str], missing: str) -> str:
+    return ", ".join(_region_name(r) for r in regions) or missing
 
 
 def _summary_body_diagram(d: dict) -> list[Block]:

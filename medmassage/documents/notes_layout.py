@@ -17,6 +17,7 @@ from medmassage.documents.layout import (
     Flags,
     Table,
     Title,
+    body_diagram,
 )
 
 NONE = "not on file"
@@ -62,12 +63,11 @@ def _zone_text(zone: dict) -> str:
 
 
 def region_text(region: str) -> str:
-    """'shoulder-left' → 'left shoulder', 'upper-back' → 'upper back'."""
-    for side in ("left", "right"):
-        if region.endswith(f"-{side}"):
-            part = region[: -len(side) - 1].replace("wrist-hand", "wrist/hand")
-            return f"{side} {part.replace('-', ' ')}"
-    return region.replace("-", " ")
+    """'shoulder-left' → 'left shoulder', 'upper-back' → 'upper back': the words the body
+    diagram's lists use, so the document spells a region one way."""
+    from medmassage.documents.bodymap import region_label
+
+    return region_label(region)
 
 
 def _technique_text(name: str) -> str:
@@ -225,20 +225,37 @@ def _extra_flags(v: dict) -> list[str]:
 
 
 def _regions(d: dict) -> list[Block]:
-    """The regions treated in the period, and the one spot the body diagram goes."""
-    treated = d["regions_treated"]
-    blocks: list[Block] = []
-    # BODY DIAGRAM: a front/back diagram of `treated` (the regions shaded) goes here, as one
-    # block, when layout.py has one (issue 13, item 3); this table says the same in words.
-    blocks.append(
+    """The regions treated in the period with their visits and whether ordered, then the body
+    diagram: those treated shaded, those ordered (by the authorizations in force during the
+    period) outlined, as on the summary."""
+    treated, ordered = d["regions_treated"], d["areas_ordered"]
+    absent = "not ordered" if ordered else "no areas named"
+    if not ordered:
+        note = "No authorization in force during the period names any areas."
+    elif not any(r["region"] in ordered for r in treated):
+        note = "None of these regions is among the areas ordered."
+    else:
+        note = ""
+    blocks: list[Block] = [
         Table(
             "Regions treated in the period",
-            ["Region", "Visits"],
-            [[region_text(r["region"]), str(r["visits"])] for r in treated],
-            [4, 1],
+            ["Region", "Visits", "On the prescription"],
+            [
+                [
+                    region_text(r["region"]),
+                    str(r["visits"]),
+                    "yes" if r["region"] in ordered else absent,
+                ]
+                for r in treated
+            ],
+            [3, 1, 2],
             right=frozenset({1}),
+            note=note,
         )
-    )
+    ]
+    diagram = body_diagram([r["region"] for r in treated], ordered)
+    if diagram is not None:
+        blocks.append(diagram)
     return blocks
 
 

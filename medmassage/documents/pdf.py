@@ -1,6 +1,8 @@
 """Draw a Document as a PDF with fpdf2 (US Letter, DejaVu Sans Condensed for any name).
 
-fpdf2 costs ~0.2-0.4 s to import, so only the document commands load this module. Tables are
+fpdf2 costs ~0.2 s to import, so only the document commands load this module, and it is
+imported without the parts no document uses (fpdf_lean.py); the fonts and their metrics come
+from the user cache folder after the first PDF (`_lean_font`, `_cached_metrics`). Tables are
 drawn here, not by fpdf2's table(): rows stay whole, the headings repeat on the next page, and
 the last rows keep with their note and with a closing statement and signature (fpdf2's tables
 lay out every cell through multi_cell, most of the time of a 100-visit summary). A section
@@ -18,21 +20,27 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import marshal
+import os
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from html import escape
 from io import BytesIO
 from pathlib import Path
 
 from fontTools import ttLib
-from fpdf import FPDF, FPDF_VERSION
-from fpdf.fonts import SubsetMap, TTFFont
-from fpdf.output import OutputProducer
-from fpdf.prefs import ViewerPreferences
-from fpdf.structure_tree import StructElem, StructTreeRoot, StructureTreeBuilder
-from fpdf.syntax import Name
+
+from medmassage.documents.fpdf_lean import lean_fpdf_import
+
+with lean_fpdf_import():
+    from fpdf import FPDF, FPDF_VERSION
+    from fpdf.fonts import SubsetMap, TTFFont
+    from fpdf.output import OutputProducer
+    from fpdf.prefs import ViewerPreferences
+    from fpdf.structure_tree import StructElem, StructTreeRoot, StructureTreeBuilder
+    from fpdf.syntax import Name
 
 from medmassage.documents.layout import (
     BodyDiagram,
@@ -44,6 +52,7 @@ from medmassage.documents.layout import (
     Table,
     Text,
     Title,
+    axis_ticks,
 )
 from medmassage.errors import InputError
 
@@ -230,9 +239,14 @@ def _font(pdf: FPDF, style: str) -> None:
     its own copy: its own subset and a fresh, lazily read font for fpdf2 to cut the subset from
     (subsetting changes the font it is given)."""
     if style not in _PARSED:
-        path = FONTS / _FONT_FILES[style]
-        parsed = TTFFont(pdf, path, f"{FAMILY.lower()}{style}", style)
-        _PARSED[style] = (parsed, _without_layout(path))
+        path, cached = _lean_font(FONTS / _FONT_FILES[style])
+        key = f"{FAMILY.lower()}{style}"
+        parsed = _cached_metrics(path, key, style) if cached else None
+        if parsed is None:
+            parsed = TTFFont(pdf, path, key, style)
+            if cached:
+                _save_metrics(parsed, path)
+        _PARSED[style] = (parsed, path.read_bytes())
     parsed, data = _PARSED[style]
     font = copy.copy(parsed)
     font.i = len(pdf.fonts) + 1
@@ -250,6 +264,88 @@ def _font(pdf: FPDF, style: str) -> None:
 # (fpdf2 positions every glyph itself; the PDF's widths array is what a viewer uses). Without
 # them, and with only the Windows character maps, subsetting reads a fraction of the file.
 _UNUSED_TABLES = ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "kern")
+
+
+def _lean_font(path: Path) -> tuple[Path, bool]:
+    """The font at `path` without the tables subsetting never needs, from the user's cache
+    folder (written on first use, keyed by a hash of the font file and the fontTools version,
+    so a changed font or library makes a new one), and True; `path` itself and False if the
+    cache cannot be written. Saves stripping the tables anew in every process (~35 ms a font).
+    The cache holds no client data: fonts shipped with medmassage, and their metrics."""
+    from fontTools import version as fonttools_version
+
+    from medmassage.paths import cache_dir
+
+    data = path.read_bytes()
+    key = hashlib.sha256(data + f"|{fonttools_version}|{_UNUSED_TABLES}".encode()).hexdigest()
+    folder = cache_dir() / "fonts"
+    cached = folder / f"{path.stem}-{key[:16]}.ttf"
+    if cached.is_file():
+        return cached, True
+    try:
+        _write_whole(cached, _without_layout(path))
+    except OSError:
+        return path, False  # a read-only cache folder: the full font works, only slower
+    return cached, True
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    os.replace(partial, target)  # whole or not at all, if two processes race
+
+
+# What fpdf2's TTFFont reads from the font file (~30 ms a font: glyph widths, the character
+# map, glyph ids, the descriptor), kept beside the cached font as plain values (marshal: no
+# code is run to read them back) and keyed by the fpdf2 version that computed them.
+_METRICS = (
+    "type", "name", "glyph_ids", "sp", "ss", "up", "ut", "fontkey", "scale", "cmap",
+    "palette_index", "is_compressed", "is_cff", "is_cid_keyed", "is_symbol", "cff_ros",
+    "collection_font_number",
+)  # fmt: skip
+_DESCRIPTOR = (
+    "ascent", "descent", "cap_height", "font_b_box", "italic_angle", "stem_v", "missing_width",
+)  # fmt: skip
+_METRICS_FORMAT = 1
+
+
+def _metrics_file(path: Path) -> Path:
+    return path.with_name(f"{path.stem}-fpdf{FPDF_VERSION}-m{_METRICS_FORMAT}.metrics")
+
+
+def _save_metrics(font: TTFFont, path: Path) -> None:
+    state = {k: getattr(font, k) for k in _METRICS}
+    state["cw"] = dict(font.cw)
+    state["desc"] = {k: getattr(font.desc, k) for k in _DESCRIPTOR}
+    state["flags"] = font.desc.flags.value
+    with suppress(OSError, ValueError):  # not saved: read from the font again next time
+        _write_whole(_metrics_file(path), marshal.dumps(state))
+
+
+def _cached_metrics(path: Path, key: str, style: str) -> TTFFont | None:
+    """A TTFFont for `path` from its saved metrics, or None (none saved, or unreadable)."""
+    from collections import defaultdict
+
+    from fpdf.enums import FontDescriptorFlags, TextEmphasis
+    from fpdf.fonts import PDFFontDescriptor
+
+    try:
+        state = marshal.loads(_metrics_file(path).read_bytes())
+        font = TTFFont.__new__(TTFFont)
+        for k in _METRICS:
+            setattr(font, k, state[k])
+        desc = state["desc"]
+        font.desc = PDFFontDescriptor(**desc, flags=FontDescriptorFlags(state["flags"]))
+        missing = desc["missing_width"]
+        font.cw = defaultdict(lambda: missing, state["cw"])
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        return None
+    if font.fontkey != key or not isinstance(font.cmap, dict) or not font.cmap:
+        return None
+    font.ttffile = path
+    font.emphasis = TextEmphasis.coerce(style)
+    return font
 
 
 def _without_layout(path: Path) -> bytes:
@@ -698,11 +794,9 @@ def _plot(pdf: _Pdf, points: list[dict], height: float) -> None:
     pdf.set_draw_color(120, 120, 120)
     pdf.line(left, top, left, bottom)
     pdf.line(left, bottom, right, bottom)
-    every = max(1, -(-n // 20))  # at most ~20 visit labels
-    for i, p in enumerate(points):
-        if i % every == 0 or i == n - 1:
-            pdf.set_xy(x_of(i) - 4, bottom + 0.8)
-            pdf.cell(8, 3.4, str(p["visit"]), align="C")
+    for i in axis_ticks(n):  # every k-th visit, the first and last always: none crowd
+        pdf.set_xy(x_of(i) - 4, bottom + 0.8)
+        pdf.cell(8, 3.4, str(points[i]["visit"]), align="C")
     pdf.set_xy(left, bottom + 4.5)
     third = (right - left) / 3
     pdf.cell(third, 3.6, points[0]["date"] if points else "", align="L")
