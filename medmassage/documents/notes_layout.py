@@ -20,16 +20,11 @@ from medmassage.documents.layout import (
     body_diagram,
 )
 
+# The note's sections, headed as `session log --edit` heads them (one table: sessions.py).
+from medmassage.sessions import NOTE_HEADINGS
+
 NONE = "not on file"
 NOT_RECORDED = "not recorded"
-NOTE_HEADINGS = {
-    "subjective": "Subjective",
-    "objective": "Objective",
-    "assessment": "Assessment",
-    "plan": "Plan",
-    "homecare": "Home care",
-    "feedback": "Client feedback",
-}
 UNITS_RULES = {
     "cms": "CMS 8-minute rule (total timed minutes)",
     "ama": "AMA rule (each code on its own minutes)",
