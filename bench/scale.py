@@ -5,11 +5,19 @@ The practice is built the way a therapist moving from another system would: 2,00
 a case each (every payer type), then `import sessions` of a generated CSV of 100,000 visits
 through the project's own import path (the same checks as `session log`). Then `export all`
 (JSON and CSV), `report monthly`, `report due`, `progress`, `summary -f json`, `db check` (the
-audit chain verified end to end) and `db backup` run on it.
+audit chain verified end to end), `db backup` and `session search` (the notes' full-text index:
+a word most notes hold, one in every third, a phrase, prefixes, one client) run on it.
+
+The generated notes repeat a few sentences, so the index sees a small vocabulary;
+`--varied-notes` adds to each visit an objective note of 20–60 words drawn from 20,000 made-up
+words (Zipf-distributed, as words in text are), so the index and the prefixes are closer to ten
+years of real notes. Compare the import's cost with and without the index on one machine by
+running both trees in turn.
 
     python bench/scale.py                    # 100,000 sessions
     python bench/scale.py --sessions 10000   # a quicker look
     python bench/scale.py --keep /tmp/big    # and leave the practice there, to profile
+    python bench/scale.py --varied-notes     # notes with a large vocabulary
 
 Peak memory is the command's own high-water mark (VmHWM from /proc on Linux; ru_maxrss
 elsewhere), read inside the command's process: a parent's getrusage(RUSAGE_CHILDREN) on Linux
@@ -34,6 +42,16 @@ BUDGETS = {  # seconds, SPEC §9
     "report monthly": 0.5,
     "progress": 0.5,
 }
+SEARCHES = (  # (label, query and filters): the generated notes hold these words
+    ("search: word in 1/3", ["stiffness"]),
+    ("search: word in all", ["continue"]),
+    ('search: "phrase"', ['"range of motion"']),
+    ("search: prefix sti*", ["sti*"]),
+    ("search: prefix c*", ["c*"]),
+    ("search: 2 words", ["sore left"]),
+    ("search: one client", ["stiffness", "Client 0001 Example"]),
+)
+SEARCH_BUDGET = 0.2  # SPEC §9
 MEMORY_BUDGET_MB = 150
 
 PAYERS = ("health", "workers-comp", "auto-pip", "fsa-hsa", "self-pay")
@@ -77,6 +95,23 @@ def build_clients(db: Path, clients: int, today: date) -> list[str]:
     return names
 
 
+def varied(rows, seed: int = 0):
+    """The rows with an objective note of 20–60 words from a made-up vocabulary of 20,000
+    words, Zipf-distributed (a few words very common, most rare)."""
+    import random
+
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ter", "vas", "quo", "ne", "dri", "sul", "pha", "gen", "ro"]
+    vocabulary = sorted(
+        {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(40_000)}
+    )[:20_000]
+    rng.shuffle(vocabulary)
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
+    for row in rows:
+        words = rng.choices(vocabulary, weights, k=rng.randint(20, 60))
+        yield {**row, "objective": " ".join(words).capitalize() + "."}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=100_000)
@@ -88,6 +123,11 @@ def main() -> int:
         help="build the practice in FOLDER (new or empty) and leave it there, to profile "
         "one command on it afterwards (MEDMASSAGE_DB=FOLDER/practice.db, "
         "MEDMASSAGE_CONFIG_DIR=FOLDER/config)",
+    )
+    parser.add_argument(
+        "--varied-notes",
+        action="store_true",
+        help="add an objective note of 20-60 words from a 20,000-word vocabulary to each visit",
     )
     options = parser.parse_args()
     from medmassage.importing import sample_rows, write_import_csv
@@ -108,7 +148,8 @@ def main() -> int:
         names = build_clients(db, options.clients, today)
         chain_direct_writes(db)  # the clients and cases written straight into SQLite
         with open(work / "import.csv", "w", encoding="utf-8", newline="") as f:
-            rows = write_import_csv(sample_rows(names, options.sessions, end=today), f)
+            generated = sample_rows(names, options.sessions, end=today)
+            rows = write_import_csv(varied(generated) if options.varied_notes else generated, f)
         size = (work / "import.csv").stat().st_size / 1e6
         print(f"{options.clients} clients, {rows} sessions to import ({size:.0f} MB CSV)")
         figures = []
@@ -122,20 +163,47 @@ def main() -> int:
             ("summary -f json", ["summary", "1", "-f", "json"]),
             ("db check", ["db", "check"]),
             ("db backup", ["db", "backup", "backup.db"]),
+            *((label, ["session", "search", *query, "-f", "json"]) for label, query in SEARCHES),
         ):
-            seconds, peak = run(args, env, work)
+            if label.startswith("search"):  # the median of 5: one run is mostly start-up noise
+                runs = sorted(run(args, env, work) for _ in range(5))
+                seconds, peak = runs[2][0], max(r[1] for r in runs)
+            else:
+                seconds, peak = run(args, env, work)
             figures.append((label, seconds, peak))
         db_mb = db.stat().st_size / 1e6
-    print(f"database after import: {db_mb:.0f} MB")
+        index_mb = _index_mb(db)
+    print(
+        f"database after import: {db_mb:.0f} MB, of which the notes' search index {index_mb:.1f} MB"
+    )
     print(f"{'command':22} {'seconds':>8} {'budget':>7} {'peak MB':>8}")
     missed = False
     for label, seconds, peak in figures:
-        budget = BUDGETS.get(label)
+        budget = SEARCH_BUDGET if label.startswith("search") else BUDGETS.get(label)
         over = (budget is not None and seconds > budget) or peak > MEMORY_BUDGET_MB
         missed |= over
         shown = f"{budget:7.1f}" if budget else "      -"
         print(f"{label:22} {seconds:8.2f} {shown} {peak:8.0f}{'  OVER' if over else ''}")
     return 1 if missed else 0
+
+
+def _index_mb(db: Path) -> float:
+    """The pages the search index's tables take (dbstat, when this SQLite has it)."""
+    import sqlite3
+
+    from medmassage.migrations import SEARCH_TABLES
+
+    conn = sqlite3.connect(db)
+    try:
+        marks = ", ".join("?" for _ in SEARCH_TABLES)
+        row = conn.execute(
+            f"SELECT sum(pgsize) FROM dbstat WHERE name IN ({marks})", SEARCH_TABLES
+        ).fetchone()
+        return (row[0] or 0) / 1e6
+    except sqlite3.Error:
+        return float("nan")
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """What the shell may offer while a command is typed: client names and ids, case ids, session
-ids, techniques, regions, payer types, conditions.
+ids, techniques, regions, payer types, conditions, note templates and phrase shortcuts.
 
 Read straight from the practice file, read-only (`mode=ro`): completing a word must never
 migrate, lock or create anything, and an encrypted or missing file simply offers nothing. Each
@@ -111,6 +111,26 @@ def techniques(path: Path, typed: str) -> list[Candidate]:
     if "=" in typed:
         return []
     return [(f"{name}=", f"CPT {cpt}") for name, cpt in every.items() if name.startswith(typed)]
+
+
+def templates(path: Path, typed: str) -> list[Candidate]:
+    """Note template names (`--template`, `template show/remove`), the sections as help."""
+    rows = _rows(
+        path,
+        "SELECT name, source FROM note_template WHERE name LIKE ? || '%' ORDER BY name LIMIT ?",
+        (typed.lower(), LIMIT),
+    )
+    return [(name, f"template ({source})") for name, source in rows]
+
+
+def phrases(path: Path, typed: str) -> list[Candidate]:
+    """Phrase shortcut names (`phrase remove`), the start of the text as help."""
+    rows = _rows(
+        path,
+        "SELECT name, text FROM phrase WHERE name LIKE ? || '%' ORDER BY name LIMIT ?",
+        (typed.lower().lstrip(";"), LIMIT),
+    )
+    return [(name, text if len(text) <= 60 else text[:59] + "…") for name, text in rows]
 
 
 def regions(typed: str) -> list[Candidate]:

@@ -24,6 +24,8 @@ from medmassage.migrations import (
     MIGRATIONS,
     PROTECTIVE_TRIGGERS,
     REBUILDS,
+    SEARCH_TRIGGERS,
+    SEEDED,
 )
 
 MIN_SQLITE = (3, 37, 0)  # STRICT tables
@@ -482,10 +484,19 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 records.record_all(conn, now_stamp(), actor())
             if version == 9:
                 _chain_profile_digest(conn)
+            if version in SEEDED:  # the rows it inserted (shipped defaults): chain their digests
+                from medmassage import records
+
+                records.chain_entities(conn, SEEDED[version], now_stamp(), actor())
             problems = trigger_problems(conn, version)
             if problems:
                 raise RuntimeProblem(
                     f"migration {name} would leave protective triggers {'; '.join(problems)}"
+                )
+            problems = trigger_problems(conn, version, SEARCH_TRIGGERS)
+            if problems:
+                raise RuntimeProblem(
+                    f"migration {name} would leave the search triggers {'; '.join(problems)}"
                 )
             if rebuild and _foreign_key_problems(conn) - broken:
                 raise RuntimeProblem(f"migration {name} would break a foreign key; not applied")
@@ -497,7 +508,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             if rebuild:
                 conn.execute("PRAGMA foreign_keys = ON")
         applied.append(name)
-        if version in (4, 7, 9):  # they chain rows: keep the new head outside the database
+        if version in (4, 7, 9) or version in SEEDED:  # they chain rows: keep the new head
             _anchor(conn)
     return applied
 
@@ -528,8 +539,8 @@ def _normalised(sql: str) -> str:
 
 @functools.cache
 def expected_triggers(version: int = LATEST_VERSION) -> dict[str, str]:
-    """Each protective trigger's SQL (normalised) as the migrations up to `version` create it:
-    the last CREATE TRIGGER of that name wins, a DROP TRIGGER removes it."""
+    """Each protective or search trigger's SQL (normalised) as the migrations up to `version`
+    create it: the last CREATE TRIGGER of that name wins, a DROP TRIGGER removes it."""
     found: dict[str, str] = {}
     for number, _, script in MIGRATIONS:
         if number > version:
@@ -542,20 +553,28 @@ def expected_triggers(version: int = LATEST_VERSION) -> dict[str, str]:
                 found[words[2]] = _normalised(statement)
             elif words[0].upper() == "DROP":
                 found.pop(words[2], None)
-    return {name: sql for name, sql in found.items() if name in PROTECTIVE_TRIGGERS}
+    return {
+        name: sql
+        for name, sql in found.items()
+        if name in PROTECTIVE_TRIGGERS or name in SEARCH_TRIGGERS
+    }
 
 
-def trigger_problems(conn: sqlite3.Connection, version: int = LATEST_VERSION) -> list[str]:
-    """Protective triggers a database at `version` lacks, or holds with other SQL than
-    medmassage's (a no-op put in place of a lock under the same name): compared by their
-    normalised SQL text, not their names."""
+def trigger_problems(
+    conn: sqlite3.Connection,
+    version: int = LATEST_VERSION,
+    triggers: dict[str, int] = PROTECTIVE_TRIGGERS,
+) -> list[str]:
+    """Protective triggers (or those of `triggers`: SEARCH_TRIGGERS) a database at `version`
+    lacks, or holds with other SQL than medmassage's (a no-op put in place of a lock under the
+    same name): compared by their normalised SQL text, not their names."""
     present = {
         row[0]: row[1]
         for row in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
     }
     problems = []
     for name, sql in expected_triggers(version).items():
-        if PROTECTIVE_TRIGGERS[name] > version:
+        if name not in triggers or triggers[name] > version:
             continue
         if name not in present:
             problems.append(f"{name} missing")

@@ -62,6 +62,8 @@ TABLE_ORDER = (
     "fee",
     "report_rule",
     "custom_technique",
+    "note_template",
+    "phrase",
     "client",
     "care_case",
     "authorization",
@@ -133,11 +135,15 @@ def _quote(name: str) -> str:
 
 
 def export_tables(conn: sqlite3.Connection) -> list[str]:
-    """Every table to export, known ones parents-first, others by name after them."""
+    """Every table to export, known ones parents-first, others by name after them. The notes'
+    search index (migrations.SEARCH_TABLES) is derived from the notes, not exported: a restore
+    or an import builds it again."""
+    from medmassage.migrations import SEARCH_TABLES
+
     names = {
         row[0]
         for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not row[0].startswith("sqlite_")
+        if not row[0].startswith("sqlite_") and row[0] not in SEARCH_TABLES
     }
     known = [t for t in TABLE_ORDER if t in names]
     return known + sorted(names - set(known))

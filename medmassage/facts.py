@@ -39,7 +39,14 @@ def read_facts(conn: Any) -> Facts:
         (row[0], row[1], row[2] or "")
         for row in conn.execute("SELECT type, name, sql FROM sqlite_master")
     )
-    tables = sorted(name for kind, name, _ in schema if kind == "table")
+    # A virtual table stores nothing of its own: the notes' search index (FTS5) keeps its data
+    # in shadow tables, counted here; counting the FTS5 table itself reads every note (~0.2 s
+    # at 100,000 sessions).
+    tables = sorted(
+        name
+        for kind, name, sql in schema
+        if kind == "table" and not sql.lstrip().upper().startswith("CREATE VIRTUAL TABLE")
+    )
     return Facts(
         application_id=conn.execute("PRAGMA application_id").fetchone()[0],
         version=conn.execute("PRAGMA user_version").fetchone()[0],

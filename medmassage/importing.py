@@ -830,8 +830,11 @@ class _Writer:
         self.note_chars = 0
 
     def write(self, file: ImportFile, run: _Run, states: dict[int, _CaseState]) -> None:
+        from medmassage import search
+
         path = file.path
         rows = iter(enumerate(run.rows))
+        search.index_later(self.conn)  # the notes' search index: one statement at the end
         with contextlib.closing(read_rows(file)) as source:
             if file.changed():
                 raise _changed(path)
@@ -851,6 +854,7 @@ class _Writer:
             raise _changed(path)
         self.flush()
         ids = range(self.first_id, self.first_id + len(run.rows))
+        search.index_now(self.conn, self.first_id, self.first_id + len(run.rows) - 1)
         # Chained a chunk at a time (each session is written whole by now): the audit rows
         # waiting for their content digests stay a chunk long, not the length of the file.
         for start in range(0, len(ids), _CHUNK):

@@ -516,6 +516,146 @@ ALTER TABLE profile ADD COLUMN time_zone TEXT
     CHECK (time_zone IS NULL OR length(time_zone) BETWEEN 1 AND 64);
 """
 
+# Full-text search over the notes (SPEC §12, medmassage/search.py): SQLite FTS5, one index row
+# per session holding its SOAP note, home care, client feedback and addenda, so the words of a
+# query may come from any of them. The index is derived data, not a record (records.py digests
+# none of it): an external-content table whose content is the view `session_search_text`, so
+# the note text is stored once, in `session`. Triggers keep it in step inside the very
+# transaction that writes a note (session log, edit, import; an addendum); a void or a
+# signature changes no text and leaves the index alone. An external-content index must be told
+# the old text to remove it ('delete' with the values indexed), so the triggers give exactly
+# what the view gave. The migration builds the index from the rows already there ('rebuild').
+# `db check` compares the index with the notes (FTS5 'integrity-check') and verifies the
+# triggers by their SQL (SEARCH_TRIGGERS); `medmassage db reindex` rebuilds both.
+_SEARCH_NOTE_COLUMNS = ("subjective", "objective", "assessment", "plan", "homecare", "feedback")
+SEARCH_COLUMNS = (*_SEARCH_NOTE_COLUMNS, "addenda")
+
+
+def _addenda_of(session: str, leaving_out: str | None = None) -> str:
+    """A session's addenda as the view joins them, oldest first (optionally without one)."""
+    extra = f" AND id IS NOT {leaving_out}" if leaving_out else ""
+    return (
+        "(SELECT group_concat(text, char(10)) FROM (SELECT text FROM addendum "
+        f"WHERE session_id = {session}{extra} ORDER BY id))"
+    )
+
+
+def _search_row(session: str) -> str:
+    """The index row of session `session`, read from the view (the index's content)."""
+    return (
+        f"INSERT INTO session_fts (rowid, {', '.join(SEARCH_COLUMNS)}) "
+        f"SELECT id, {', '.join(SEARCH_COLUMNS)} FROM session_search_text WHERE id = {session};"
+    )
+
+
+def _search_delete(values: str) -> str:
+    return f"INSERT INTO session_fts (session_fts, rowid, {', '.join(SEARCH_COLUMNS)}) {values};"
+
+
+_OLD_NOTES = ", ".join(f"OLD.{c}" for c in _SEARCH_NOTE_COLUMNS)
+M010_NOTE_SEARCH = f"""
+CREATE VIEW session_search_text AS
+SELECT s.id, {", ".join(f"s.{c}" for c in _SEARCH_NOTE_COLUMNS)}, {_addenda_of("s.id")} AS addenda
+FROM session s;
+
+-- unicode61 with diacritics folded: "Zoe" finds "Zoë". No stemmer: a word is found as typed,
+-- and `lumb*` finds its forms. Prefix indexes for 2 and 3 letters keep short prefixes fast.
+CREATE VIRTUAL TABLE session_fts USING fts5(
+    {", ".join(SEARCH_COLUMNS)},
+    content = 'session_search_text', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+
+-- FTS5 writes its pending words out at the end of every statement, so one trigger run per row
+-- of a bulk import costs about 30 µs a session against 7 µs for one INSERT … SELECT. While this
+-- table holds a row (only inside `import sessions`' transaction: importing.py), new sessions
+-- are left to that one statement, run before the same transaction commits.
+CREATE TABLE session_fts_deferred (id INTEGER PRIMARY KEY CHECK (id = 1)) STRICT;
+
+CREATE TRIGGER session_fts_insert AFTER INSERT ON session
+WHEN NOT EXISTS (SELECT 1 FROM session_fts_deferred)
+BEGIN
+    {_search_row("NEW.id")}
+END;
+CREATE TRIGGER session_fts_update AFTER UPDATE OF id, {", ".join(_SEARCH_NOTE_COLUMNS)} ON session
+BEGIN
+    {_search_delete(f"VALUES ('delete', OLD.id, {_OLD_NOTES}, {_addenda_of('OLD.id')})")}
+    {_search_row("NEW.id")}
+END;
+CREATE TRIGGER session_fts_delete AFTER DELETE ON session
+BEGIN
+    {_search_delete(f"VALUES ('delete', OLD.id, {_OLD_NOTES}, {_addenda_of('OLD.id')})")}
+END;
+CREATE TRIGGER addendum_fts_insert AFTER INSERT ON addendum
+BEGIN
+    {
+    _search_delete(
+        f"SELECT 'delete', id, {', '.join(_SEARCH_NOTE_COLUMNS)}, "
+        f"{_addenda_of('NEW.session_id', 'NEW.id')} FROM session WHERE id = NEW.session_id"
+    )
+}
+    {_search_row("NEW.session_id")}
+END;
+
+INSERT INTO session_fts (session_fts) VALUES ('rebuild');
+"""
+
+# Note templates and phrase shortcuts (SPEC §12, medmassage/notetemplates.py, phrases.py):
+# records of the therapist's own, one row each, audited with content digests (records.py) so
+# `db check` sees a row changed with another tool. `source` says whether medmassage shipped it
+# (and it is unchanged) or the therapist wrote or replaced it. The migration inserts the shipped
+# defaults once, with the database's other records: db.migrate chains their digests in this
+# transaction (SEEDED). A default the therapist removes stays removed: no later step puts the
+# shipped rows back. Template text keeps `;name` phrase shortcuts as typed: they expand when a
+# note made from it is saved, so a changed phrase changes the next note, not the template.
+_TEMPLATE_NAME = (
+    "CHECK (length(name) BETWEEN 1 AND 40 AND name GLOB '[a-z]*' AND name NOT GLOB '*[^a-z0-9-]*')"
+)
+_PHRASE_NAME = (
+    "CHECK (length(name) BETWEEN 1 AND 20 AND name GLOB '[a-z]*' AND name NOT GLOB '*[^a-z0-9]*')"
+)
+_SOURCE = "CHECK (source IN ('shipped', 'yours'))"
+_SECTION = "TEXT CHECK ({c} IS NULL OR length({c}) BETWEEN 1 AND 20000)"
+_TEMPLATE_SECTIONS = ("subjective", "objective", "assessment", "plan", "homecare", "feedback")
+# Stamped in UTC by SQLite (the migration has no Python clock): an ISO time with its offset.
+_NOW_UTC = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
+M011_TEMPLATES_PHRASES = f"""
+CREATE TABLE note_template (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE {_TEMPLATE_NAME},
+    {", ".join(f"{c} {_SECTION.format(c=c)}" for c in _TEMPLATE_SECTIONS)},
+    source TEXT NOT NULL {_SOURCE},
+    created TEXT NOT NULL,
+    changed TEXT,
+    CHECK (coalesce({", ".join(_TEMPLATE_SECTIONS)}) IS NOT NULL)
+) STRICT;
+
+CREATE TABLE phrase (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE {_PHRASE_NAME},
+    text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 2000),
+    source TEXT NOT NULL {_SOURCE},
+    created TEXT NOT NULL,
+    changed TEXT
+) STRICT;
+
+INSERT INTO phrase (name, text, source, created) VALUES
+    ('tol', 'Client tolerated treatment well; no adverse reaction.', 'shipped', {_NOW_UTC}),
+    ('noadv', 'No adverse reaction to treatment reported or observed.', 'shipped', {_NOW_UTC}),
+    ('edu', 'Client educated on home care and self-stretching; demonstrated understanding.',
+     'shipped', {_NOW_UTC}),
+    ('cont', 'Recommend continued care per plan of care.', 'shipped', {_NOW_UTC}),
+    ('consent', 'Treatment plan reviewed; client gave verbal consent to treatment.', 'shipped',
+     {_NOW_UTC}),
+    ('reass', 'Reassess at next visit.', 'shipped', {_NOW_UTC});
+
+INSERT INTO note_template (name, assessment, plan, homecare, source, created) VALUES
+    ('follow-up', ';tol Response to treatment consistent with the plan of care.',
+     ';cont ;reass', ';edu', 'shipped', {_NOW_UTC}),
+    ('reassessment', 'Progress toward functional goals reviewed with client; see outcome measures.',
+     'Plan of care reviewed with client. ;cont', ';edu', 'shipped', {_NOW_UTC});
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
@@ -527,7 +667,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "m007_content_digests", M007_CONTENT_DIGESTS),
     (8, "m008_diagnosis_code_shape", M008_DIAGNOSIS_CODE_SHAPE),
     (9, "m009_profile_time_zone", M009_PROFILE_TIME_ZONE),
+    (10, "m010_note_search", M010_NOTE_SEARCH),
+    (11, "m011_templates_phrases", M011_TEMPLATES_PHRASES),
 ]
+
+# Migrations that insert records (shipped defaults) and the entities (records.py) of the rows
+# they insert: db.migrate chains those records' digests in the migration's transaction.
+SEEDED: dict[int, tuple[str, ...]] = {11: ("template", "phrase")}
 
 # Migrations that rebuild a table: they run with foreign keys off (a DROP of a parent table
 # would otherwise delete or refuse), and must leave `PRAGMA foreign_key_check` empty.
@@ -563,6 +709,27 @@ PROTECTIVE_TRIGGERS: dict[str, int] = {
     "audit_chain_no_delete": 4,
     "audit_chain_no_replace": 4,
 }
+
+# Triggers that keep the notes' search index in step (M010), and the version that introduced each.
+# They protect nothing (the index is derived), but a missing or altered one leaves search
+# answering from stale notes: migrate() and `db check` verify them by their SQL text, as they do
+# the protective triggers, and `medmassage db reindex` puts them back.
+SEARCH_TRIGGERS: dict[str, int] = {
+    "session_fts_insert": 10,
+    "session_fts_update": 10,
+    "session_fts_delete": 10,
+    "addendum_fts_insert": 10,
+}
+# The search index's tables (the FTS5 table and the shadow tables SQLite keeps for it): derived
+# data, rebuilt from the notes, never exported, digested or counted as records.
+SEARCH_TABLES = (
+    "session_fts",
+    "session_fts_data",
+    "session_fts_idx",
+    "session_fts_docsize",
+    "session_fts_config",
+    "session_fts_deferred",
+)
 
 # Stored in the file header so other tools can tell a medmassage database ("MMSG").
 APPLICATION_ID = 0x4D4D5347

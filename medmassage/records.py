@@ -18,6 +18,8 @@ A record is an audited entity (the `entity` of an audit row) and its child rows:
     session           session row, its techniques, CPT lines and addenda (the signature is
                       the session row's status and signed_at)
     progress_report   progress_report row
+    template          note_template row (a note template, notetemplates.py)
+    phrase            phrase row (a phrase shortcut, phrases.py)
     profile (id 1)    the profile row, the fee schedule and the report rules
     technique (-)     the custom techniques, as one record
 
@@ -60,6 +62,8 @@ RECORDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ),
     ),
     "progress_report": ("progress_report", ()),
+    "template": ("note_template", ()),
+    "phrase": ("phrase", ()),
 }
 # Records that are whole tables: entity -> (audit entity_id, tables).
 SINGLETONS: dict[str, tuple[int | None, tuple[str, ...]]] = {
@@ -185,8 +189,12 @@ def digests_of(conn: sqlite3.Connection, keys: Iterable[tuple[str, int | None]])
 
 def current_digests(conn: sqlite3.Connection) -> Iterator[tuple[tuple[str, int | None], str]]:
     """Every current record's digest, as ((entity, id), digest), streamed: what `db check`
-    compares."""
-    for entity in RECORDS:
+    compares. A table a later migration adds (note_template, phrase) is passed over while an
+    earlier migration (M007) chains the records there are."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for entity, (table, _) in RECORDS.items():
+        if table not in present:
+            continue
         for row_id, digest in _digests(conn, entity, None):
             yield (entity, row_id), digest
     for entity, (entity_id, _) in SINGLETONS.items():
@@ -245,3 +253,21 @@ def record_all(conn: sqlite3.Connection, at: str, actor: str, action: str = "bas
         audit.append_many(conn, batch)
         count += len(batch)
     return count
+
+
+def chain_entities(
+    conn: sqlite3.Connection, entities: Iterable[str], at: str, actor: str, action: str = "add"
+) -> int:
+    """Chain the digest of every record of `entities` as it is now (a migration that inserts
+    rows: the shipped note templates and phrases, migrations.SEEDED), in the caller's
+    transaction. Returns how many."""
+    from medmassage import audit
+
+    rows = [
+        (at, actor, action, entity, entity_id, digest)
+        for entity in entities
+        for entity_id, digest in _digests(conn, entity, None)
+    ]
+    if rows:
+        audit.append_many(conn, rows)
+    return len(rows)

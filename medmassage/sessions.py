@@ -79,6 +79,8 @@ class Logged(NamedTuple):
     authorization: Authorization | None = None
     authorizations: int = 1  # how many the case has
     rx_flag: str | None = None
+    phrases: tuple[str, ...] = ()  # phrase shortcuts expanded in the note (phrases.py)
+    unknown_phrases: tuple[str, ...] = ()  # `;name` tokens left as typed: no such phrase
 
     @property
     def standing(self) -> str:
@@ -377,8 +379,11 @@ CPT_INSERT = (
 
 
 def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput) -> Logged:
-    """Validate, compute units and guards, and write the session in one transaction."""
+    """Validate, compute units and guards, and write the session in one transaction. Phrase
+    shortcuts in the note (`;tol`) are expanded first, so the limits apply to the note saved."""
     check_case_open(case)
+    expanded = _expanded(conn, given.notes)
+    given = given._replace(notes=expanded.notes)
     prepared = prepare_session(given, custom_techniques(conn))
     with db.transaction(conn):
         others = case_visits(conn, case["id"])
@@ -392,7 +397,24 @@ def log_session(conn: sqlite3.Connection, case: sqlite3.Row, given: SessionInput
         db.audit(conn, "log", "session", session_id)
         if given.sign:
             _sign(conn, session_id)
-        return placed.logged(conn, case, session_id, others, signed=given.sign)
+        logged = placed.logged(conn, case, session_id, others, signed=given.sign)
+        return logged._replace(phrases=expanded.used, unknown_phrases=expanded.unknown)
+
+
+class _NoPhrases(NamedTuple):
+    notes: dict[str, str | None]
+    used: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+def _expanded(conn: sqlite3.Connection, notes: dict[str, str | None] | None):
+    """The note with its phrase shortcuts expanded (phrases.expand_notes). A note without a
+    `;` has none: phrases.py is not even imported (session log's start-up stays flat)."""
+    if not any(";" in (v or "") for v in (notes or {}).values()):
+        return _NoPhrases(dict(notes or {}))
+    from medmassage.phrases import expand_notes
+
+    return expand_notes(conn, notes)
 
 
 class LastVisit(NamedTuple):
@@ -679,6 +701,8 @@ def edit_session(conn: sqlite3.Connection, session_id: int, change: SessionEdit)
         notes = draft_notes(row)
         for key, value in (change.notes or {}).items():
             notes[key] = value or None
+        expanded = _expanded(conn, notes)  # a `;name` left in the draft expands once added
+        notes = expanded.notes
         day = change.day or date.fromisoformat(row["date"])
         start_time = change.start_time if change.day is not None else row["start_time"]
         given = SessionInput(
@@ -705,7 +729,8 @@ def edit_session(conn: sqlite3.Connection, session_id: int, change: SessionEdit)
         db.audit(conn, "edit", "session", session_id)
         if change.sign:
             _sign(conn, session_id)
-        return placed.logged(conn, case, session_id, others, signed=change.sign)
+        logged = placed.logged(conn, case, session_id, others, signed=change.sign)
+        return logged._replace(phrases=expanded.used, unknown_phrases=expanded.unknown)
 
 
 def _refusal(problem: RxProblem) -> str:
@@ -829,8 +854,21 @@ def sign_sessions(conn: sqlite3.Connection, session_ids: list[int]) -> None:
         sign_drafts(conn, list(dict.fromkeys(session_ids)))
 
 
-def amend_session(conn: sqlite3.Connection, session_id: int, text: str) -> int:
-    body = required_text("text", text, max_len=20_000)
+class Amended(NamedTuple):
+    addendum_id: int
+    phrases: tuple[str, ...] = ()  # phrase shortcuts expanded in the addendum
+    unknown_phrases: tuple[str, ...] = ()
+
+
+def amend_session(conn: sqlite3.Connection, session_id: int, text: str) -> Amended:
+    """Add an addendum; its phrase shortcuts (`;tol`) are expanded as in a note."""
+    if ";" in (text or ""):
+        from medmassage.phrases import expand_text
+
+        body, used, unknown = expand_text(conn, text)
+    else:
+        body, used, unknown = text, (), ()
+    body = required_text("text", body, max_len=20_000)
     with db.transaction(conn):
         row = get_session_row(conn, session_id)
         if row["status"] == "void":
@@ -841,7 +879,7 @@ def amend_session(conn: sqlite3.Connection, session_id: int, text: str) -> int:
             {"session_id": session_id, "text": body, "author": db.actor(), "created": now_stamp()},
         )
         db.audit(conn, "amend", "session", session_id)
-    return addendum_id
+    return Amended(addendum_id, used, unknown)
 
 
 def void_session(conn: sqlite3.Connection, session_id: int, reason: str) -> None:

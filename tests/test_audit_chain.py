@@ -36,6 +36,7 @@ CHECK_NAMES = [
     "audit chain",
     "record contents",
     "audit anchor",
+    "search index",
 ]
 
 
@@ -159,15 +160,21 @@ def test_fresh_database_checks_ok(cli, db_path):
     cli("client", "list")
     result = check(cli)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines() == [
+    # A new database holds the shipped note templates and phrases (M011), chained as added.
+    shipped = audit_count(db_path)
+    rows = query(db_path, "SELECT id FROM note_template UNION ALL SELECT id FROM phrase")
+    assert shipped == len(rows) > 0
+    lines = result.stdout.splitlines()
+    assert lines[7].startswith(f"audit anchor: ok (holds anchored row {shipped} of ")
+    assert lines[:7] + lines[8:] == [
         "integrity_check: ok",
         "foreign_key_check: ok",
         f"schema version: ok ({migrations.LATEST_VERSION})",
         "protective triggers: ok",
-        "file modes: ok (database owner-only)",
-        "audit chain: ok (no audit rows yet)",
-        "record contents: ok (0 records match their audit log)",
-        "audit anchor: ok (no audit rows yet)",
+        "file modes: ok (database and audit key owner-only)",
+        f"audit chain: ok ({shipped} rows verified; key {key_file(db_path)})",
+        f"record contents: ok ({shipped} records match their audit log)",
+        "search index: ok (0 sessions indexed, in step with the notes)",
     ]
     assert result.stderr == ""
 

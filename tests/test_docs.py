@@ -34,12 +34,14 @@ def test_the_command_tree_is_what_the_readme_documents():
         "case open", "case list", "case show", "case renew", "case edit", "case close",
         "intake record", "intake edit", "measure add",
         "session log", "session edit", "session list", "session show", "session sign",
-        "session amend", "session void",
+        "session amend", "session void", "session search",
+        "template add", "template list", "template show", "template remove",
+        "phrase add", "phrase list", "phrase remove",
         "progress", "summary", "superbill", "notes", "goal add", "goal list", "goal set",
         "report monthly", "report period", "report due", "export all", "export fhir",
         "import sessions",
         "catalog techniques", "catalog regions", "catalog conditions",
-        "catalog add-technique", "db path", "db check", "db backup", "db restore",
+        "catalog add-technique", "db path", "db check", "db reindex", "db backup", "db restore",
         "db encrypt", "db decrypt", "db rekey", "demo", "completion",
     }  # fmt: skip
     assert names == expected

@@ -28,7 +28,7 @@ def tables_of(db: Path) -> list[str]:
     return [
         r[0]
         for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not r[0].startswith("sqlite_")
+        if not r[0].startswith("sqlite_") and r[0] not in migrations.SEARCH_TABLES
     ]
 
 
@@ -177,7 +177,9 @@ def test_json_export_to_stdout_parses(full: Cli, db_path: Path):
     assert "Exported" in result.stderr
     assert "Zoë" not in result.stderr  # messages carry no client data
     assert {t: len(r) for t, r in data["tables"].items()} == {
-        t: n for t, n in count_rows(db_path).items() if not t.startswith("sqlite_")
+        t: n
+        for t, n in count_rows(db_path).items()
+        if not t.startswith("sqlite_") and t not in migrations.SEARCH_TABLES
     }
 
 
@@ -194,8 +196,14 @@ def test_export_file_is_owner_only_and_replaces_atomically(full: Cli, tmp_path: 
 def test_an_empty_database_exports_its_empty_tables(cli: Cli, db_path: Path):
     data = json.loads(cli("export", "all").stdout)
     assert set(data["tables"]) == set(tables_of(db_path))
-    # Only the practice's own id row (audit key lookup) exists before anything is recorded.
-    assert {t: len(r) for t, r in data["tables"].items() if r} == {"practice_meta": 1}
+    # Only the practice's own id row (audit key lookup) and the shipped note templates and
+    # phrases (M011, audited as added) exist before anything is recorded.
+    shipped = {t: len(query(db_path, f"SELECT id FROM {t}")) for t in ("note_template", "phrase")}
+    assert all(shipped.values())
+    audited = sum(shipped.values())
+    assert {t: len(r) for t, r in data["tables"].items() if r} == {
+        "practice_meta": 1, **shipped, "audit": audited, "audit_chain": audited,
+    }  # fmt: skip
     assert data["columns"]["client"][:2] == ["id", "name"]
 
 

@@ -477,14 +477,17 @@ def test_a_re_export_is_byte_for_byte_identical(zoe: Cli, tmp_path: Path):
     assert stat.S_IMODE(first.stat().st_mode) == 0o600
 
 
-def test_ids_differ_between_practices(tmp_path: Path):
+def test_ids_differ_between_practices(tmp_path: Path, monkeypatch):
     """Same row ids in two practice files must not give the same UUIDs (application_id is the
-    same for every medmassage database; the first audit row tells the files apart)."""
+    same for every medmassage database; the first audit row tells the files apart). A new
+    file's first audit row is its creation (M011 chains the shipped note templates): the two
+    are made on different days."""
     from medmassage.db import connect
     from medmassage.fhir import practice_namespace
 
     spaces = []
     for name, at in (("a.db", "2026-01-01T09:00:00+00:00"), ("b.db", "2026-02-01T09:00:00+00:00")):
+        monkeypatch.setenv("MEDMASSAGE_TODAY", at[:10])
         conn, _ = connect(tmp_path / name)
         conn.execute(
             "INSERT INTO audit (at, actor, action, entity) VALUES (?, 'dana', 'set', 'profile')",

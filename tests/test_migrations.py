@@ -23,6 +23,8 @@ def config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 EARLIER = [
     version for version, _, _ in migrations.MIGRATIONS if version < migrations.LATEST_VERSION
 ]
+# The audit rows M011 chains for the shipped note templates and phrases it inserts.
+SEEDED_ROWS = "SELECT count(*) FROM audit WHERE action = 'add' AND entity IN ('template', 'phrase')"
 
 
 def _database_at(path: Path, version: int) -> None:
@@ -106,6 +108,7 @@ def _dump(path: Path, columns: dict[str, list[str]] | None = None):
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
+            if r[0] not in migrations.SEARCH_TABLES  # derived from the notes (M010)
         ]
         names = columns or {
             t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in tables
@@ -197,7 +200,8 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
             "client": 1, "case": 1, "authorization": 1, "session": 1, "progress_report": 1,
         } | {e: n for e, n in map(tuple, baseline) if e not in (
             "client", "case", "authorization", "session", "progress_report")}  # fmt: skip
-        assert len(chained) == 1 + sum(n for _, n in baseline)
+        seeded = conn.execute(SEEDED_ROWS).fetchone()[0]  # M011's shipped templates, phrases
+        assert len(chained) == 1 + sum(n for _, n in baseline) + seeded
         assert audit.verify(conn).detail.startswith(f"ok ({len(chained)} rows verified")
     finally:
         conn.close()
@@ -246,6 +250,7 @@ def test_upgrade_chains_a_long_old_audit_log_in_order(tmp_path, version):
     cli = Cli(path)
     result = cli("db", "check")
     baseline = query(path, "SELECT count(*) FROM audit WHERE action = 'baseline'")[0][0]
+    baseline += query(path, SEEDED_ROWS)[0][0]  # M011's shipped templates and phrases
     assert f"audit chain: ok ({1500 + baseline} rows verified" in result.stdout
     assert _dump(path)[0]["audit"][:1500] == before  # the old rows as they were, then M007's
     chain = query(path, "SELECT audit_id, key_id IS NOT NULL FROM audit_chain ORDER BY audit_id")
@@ -335,6 +340,7 @@ def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
     check = cli("db", "check")  # migrates on open, then checks
     baseline = query(path, "SELECT count(*) FROM audit WHERE action = 'baseline'")[0][0]
     assert baseline >= 4  # M007: client, case, authorization, session, …
+    baseline += query(path, SEEDED_ROWS)[0][0]  # M011's shipped templates and phrases
     assert f"audit chain: ok ({5 + baseline} rows verified" in check.stdout
     assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
     _assert_kept_through_m006(path, before, columns)
@@ -424,7 +430,7 @@ def test_m009_adds_the_time_zone_and_chains_the_profiles_new_digest(tmp_path, mo
     cli = Cli(path)
     check = cli("db", "check")  # migrates on open, then checks
     assert all(line.split(": ", 1)[1].startswith("ok") for line in check.stdout.splitlines())
-    assert query(path, "PRAGMA user_version")[0][0] == 9
+    assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
     assert _profile_baselines(path) == 2
     after = query(path, "SELECT * FROM profile")
     assert [tuple(r)[:-1] for r in after] == before  # every old value kept, time_zone added
@@ -450,5 +456,6 @@ def test_m009_chains_nothing_for_a_practice_without_a_profile(tmp_path, monkeypa
     audit_rows = query(path, "SELECT count(*) FROM audit")[0][0]
     cli = Cli(path)
     assert cli("db", "check").exit_code == 0
-    assert query(path, "PRAGMA user_version")[0][0] == 9
-    assert query(path, "SELECT count(*) FROM audit")[0][0] == audit_rows
+    assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
+    seeded = query(path, SEEDED_ROWS)[0][0]  # M011's shipped templates and phrases, no profile
+    assert query(path, "SELECT count(*) FROM audit")[0][0] == audit_rows + seeded

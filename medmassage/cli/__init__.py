@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "measure": ("intake", "measure_app", "Outcome measures: NPRS, NDI, ODI, PSFS."),
     "goal": ("goals", "app", "Functional goals and their status."),
     "session": ("sessions", "app", "Log, correct, list, show, sign, amend and void sessions."),
+    "template": ("templates", "template_app", "Note templates that fill a session's note."),
+    "phrase": ("templates", "phrase_app", "Phrase shortcuts (;tol) that expand in note text."),
     "progress": (
         "progress",
         "progress",

@@ -149,6 +149,8 @@ def _database_message(error: sqlite3.Error) -> tuple[str, int]:
     ):
         # CHECK/trigger messages name columns and rules, never values.
         return f"the database refused the change: {text}", 2
+    if "session_fts" in text:  # the notes' search index (derived: rebuilt from the notes)
+        return f"the notes' search index is damaged ({text}); rebuild it: medmassage db reindex", 1
     return f"database error: {text}", 1
 
 

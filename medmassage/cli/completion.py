@@ -174,7 +174,11 @@ def _client_on_line(ctx) -> str | None:
     if ctx.info_name not in words:
         return None
     after = words[words.index(ctx.info_name) + 1 :]
-    return next((w for w in after if not w.startswith("-")), None)
+    # The client is the first argument, or a later one (`session search TEXT CLIENT`).
+    arguments = [p.name for p in ctx.command.params if p.param_type_name == "argument"]
+    position = arguments.index("client") if "client" in arguments else 0
+    positional = [w for w in after if not w.startswith("-")]
+    return positional[position] if len(positional) > position else None
 
 
 def _candidates(kind: str):
@@ -200,6 +204,10 @@ def _candidates(kind: str):
             found = completions.payer_types(incomplete)
         elif kind == "condition":
             found = completions.conditions(incomplete)
+        elif kind == "template":
+            found = completions.templates(_db_path(ctx), incomplete)
+        elif kind == "phrase":
+            found = completions.phrases(_db_path(ctx), incomplete)
         else:  # fee
             found = completions.fee_codes(incomplete)
         items = []
@@ -225,6 +233,8 @@ KINDS = {
     "payer": "payer",
     "condition": "condition",
     "fee": "fee",
+    "template": "template",
+    "phrase": "phrase",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from medmassage.cli.common import database, db_path, fail, guard, warn
+from medmassage.cli.common import database, db_path, fail, guard, say, warn
 from medmassage.cli.dbcmd import app
 
 CHECK_FORMATS = ("text", "json")
@@ -48,8 +48,8 @@ def check(
 ) -> None:
     """Check the database: integrity, foreign keys, schema version, protective triggers (by
     their SQL), file modes, the audit log's hash chain (against its key outside the database),
-    every record's content against the digest its audit log chained, and the chain's head
-    against the anchor kept beside the key."""
+    every record's content against the digest its audit log chained, the chain's head
+    against the anchor kept beside the key, and the notes' search index against the notes."""
     from medmassage.audit import check_database, file_modes
     from medmassage.errors import RuntimeProblem
     from medmassage.migrations import LATEST_VERSION
@@ -64,6 +64,7 @@ def check(
     modes = file_modes([path, Path(f"{path}-wal"), Path(f"{path}-shm")])
     with database(ctx) as conn:
         checks = check_database(conn, modes, LATEST_VERSION, accept_new_key)
+        checks.append(_search_index(conn))
     # Once the file is known to be ours: copies of the records a killed backup or restore left.
     from medmassage.backup import remove_stale_temps, stale_temps_note
 
@@ -80,3 +81,38 @@ def check(
     if not ok:
         first = next(c for c in checks if not c.ok)
         raise fail(f"{first.name}: {first.detail}", 1)
+
+
+def _search_index(conn):
+    """The notes' search index (session search): its triggers by their SQL, its words against
+    the notes. Derived data: a problem here changes no record, and `db reindex` fixes it."""
+    from medmassage.audit import Check
+    from medmassage.search import REINDEX, index_problems
+
+    name = "search index"
+    try:
+        problems, indexed = index_problems(conn)
+    except Exception as e:  # sqlite3's or sqlcipher3's errors (a database busy, say)
+        return Check(name, False, f"could not run: {e}")
+    if not problems:
+        return Check(name, True, f"ok ({indexed} sessions indexed, in step with the notes)")
+    return Check(
+        name,
+        False,
+        f"{'; '.join(problems)} — search may miss or misplace notes; no record is affected. "
+        f"Rebuild it from the notes: {REINDEX}",
+    )
+
+
+@app.command("reindex")
+@guard
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the notes' search index (session search) from the notes, with its triggers.
+
+    The index is derived from the notes and changes no record: rebuilding it is always safe. Run
+    it when `db check` says the search index is not in step with the notes."""
+    from medmassage.search import rebuild_index
+
+    with database(ctx) as conn:
+        indexed = rebuild_index(conn)
+    say(f"Search index rebuilt from the notes: {indexed} sessions indexed.")

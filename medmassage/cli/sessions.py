@@ -247,6 +247,14 @@ NotesFileOpt = Annotated[
 EditOpt = Annotated[
     bool, typer.Option("--edit", help="Write the SOAP note in $EDITOR (at most 1 MB).")
 ]
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME",
+        help="Fill the note's empty sections from this template (see: template list); the "
+        "options, --notes-file and --edit win section by section.",
+    ),
+]
 SignOpt = Annotated[bool, typer.Option("--sign", help="Sign (lock) the note now.")]
 AllowExpiredOpt = Annotated[
     str | None,
@@ -283,6 +291,7 @@ def log(
     feedback: Annotated[str | None, _note("client feedback")] = None,
     notes_file: NotesFileOpt = None,
     edit: EditOpt = False,
+    template: TemplateOpt = None,
     sign: SignOpt = False,
     allow_expired: AllowExpiredOpt = None,
     fmt: TextFormatOpt = None,
@@ -290,7 +299,8 @@ def log(
     """Log a session: prints the visit number, CPT lines with units, and any warnings.
 
     `--again` repeats the case's last visit; on a terminal, what is missing is asked for (the
-    last visit's techniques and regions offered), in a script it is an error."""
+    last visit's techniques and regions offered), in a script it is an error. `--template NAME`
+    fills the note from a template; `;name` phrase shortcuts expand when the note is saved."""
     from medmassage.cases import case_for_client
     from medmassage.clients import find_client
     from medmassage.dates import parse_date_time, today
@@ -328,10 +338,13 @@ def log(
         allow_expired=allow_expired,
     )
     with database(ctx) as conn:
+        chosen = _template(conn, template)  # an unknown name: refused before anything
         row = find_client(conn, client)
         case_row = case_for_client(conn, row, case)
         last = previous_visit(conn, case_row, day) if again else None
-        given = repeat_visit(typed, last) if last else typed
+        filled, notes = _fill(options, chosen)  # the template below what was typed
+        given = typed._replace(notes=notes)
+        given = repeat_visit(given, last) if last else given
         given, offered = _complete_log(conn, case_row, given)
         written = None
         if notes_file or edit:
@@ -339,6 +352,7 @@ def log(
             if notes_file:
                 notes = _merge_notes(options, parse_soap_text(_read_notes_file(notes_file)))
                 typed = typed._replace(notes=notes)
+                filled, notes = _fill(notes, chosen)
             else:
                 written = _write_in_editor(ctx, soap_template(given.notes))
                 if written is None:
@@ -354,6 +368,8 @@ def log(
         _say_repeated(typed, given, last)
     elif offered.parts:
         _say_offered(offered)
+    if filled is not None:
+        _say_template(template or "", filled, in_editor=edit)
     _report(row, logged, fmt, "saved")
 
 
@@ -511,6 +527,58 @@ def _say_offered(offered: _Offered) -> None:
     say(f"{parts.capitalize()} as on session {offered.session_id} of {offered.day}")
 
 
+def _template(conn, name: str | None):
+    """The note sections of template `name`, or None when none was asked for (the templates
+    module is imported only then: session log's start-up stays as it was)."""
+    if name is None:
+        return None
+    from medmassage.notetemplates import template_notes
+
+    return template_notes(conn, name)
+
+
+def _fill(notes, chosen):
+    """(notetemplates.Filled or None, the note): `chosen`'s sections in the empty ones."""
+    if chosen is None:
+        return None, dict(notes or {})
+    from medmassage.notetemplates import fill_notes
+
+    filled = fill_notes(notes, chosen)
+    return filled, filled.notes
+
+
+def _say_template(name: str, filled, in_editor: bool = False) -> None:
+    """What a template gave the note: the sections it filled, and those it left as written."""
+    from medmassage.sessions import NOTE_HEADINGS
+
+    def words(keys: list[str]) -> str:
+        return ", ".join(NOTE_HEADINGS[k].lower() for k in keys)
+
+    shown = name.strip().lower()
+    if in_editor:
+        say(f"Template {shown} was the starting text in the editor")
+        return
+    text = f"Template {shown}: " + (f"filled {words(filled.filled)}" if filled.filled else "")
+    if filled.kept:
+        text += ("; " if filled.filled else "") + f"kept what was written in {words(filled.kept)}"
+    if not filled.filled and not filled.kept:
+        text += "nothing to fill"
+    say(text)
+
+
+def _say_phrases(used: tuple[str, ...], unknown: tuple[str, ...]) -> None:
+    """The receipt of phrase shortcuts: the ones expanded, and `;name`s left as typed."""
+    if used:
+        say("Phrases expanded: " + ", ".join(f";{n}" for n in used))
+    if unknown:
+        names = ", ".join(f";{n}" for n in unknown)
+        many = len(unknown) > 1
+        warn(
+            f"{names} {'are' if many else 'is'} not {'known phrases' if many else 'a known phrase'}"
+            ": left as typed (see: medmassage phrase list; add one with medmassage phrase add)"
+        )
+
+
 @app.command("edit")
 @guard
 def edit_(
@@ -547,6 +615,14 @@ def edit_(
     edit: Annotated[
         bool, typer.Option("--edit", help="Open the note as it is now in $EDITOR (at most 1 MB).")
     ] = False,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Fill the draft's empty sections from this template (see: template list); "
+            "what the draft holds and the options given are kept.",
+        ),
+    ] = None,
     sign: Annotated[bool, typer.Option("--sign", help="Sign (lock) it once changed.")] = False,
     allow_expired: AllowExpiredOpt = None,
     fmt: TextFormatOpt = None,
@@ -593,19 +669,34 @@ def edit_(
         sign=sign,
     )
     with database(ctx) as conn:
+        chosen = _template(conn, template)  # an unknown name: refused before anything
         row = editable_draft(conn, session_id)
         written = None
+        filled = None
         if notes_file:
             from_file = parse_soap_text(_read_notes_file(notes_file))
             change = change._replace(notes=_merge_notes(given, from_file))
-        elif edit:
-            template = soap_template({**draft_notes(row), **given})
-            written = _write_in_editor(ctx, template)
+        typed_notes = change.notes
+        if chosen is not None:  # below the draft's text and what was given here
+            filled, _ = _fill({**draft_notes(row), **(change.notes or {})}, chosen)
+            if filled.filled:
+                change = change._replace(
+                    notes={**(change.notes or {}), **{k: filled.notes[k] for k in filled.filled}}
+                )
+        if edit and not notes_file:
+            start = soap_template({**draft_notes(row), **(change.notes or {})})
+            written = _write_in_editor(ctx, start)
             if written is not None:
                 change = change._replace(notes=written.notes)
-            elif change.empty:
+            else:  # saved unchanged: the note stays as it was (the template's text too)
+                change, filled = change._replace(notes=typed_notes), None
+            if written is None and change.empty:
                 say(f"The note was saved unchanged or empty: session {session_id} not changed.")
                 return
+        if change.empty and filled is not None:
+            _say_template(template or "", filled)
+            say(f"Session {session_id} not changed.")
+            return
         if change.empty:
             raise InputError(
                 "session",
@@ -620,6 +711,8 @@ def edit_(
             "WHERE k.id = ?",
             (logged.case_id,),
         ).fetchone()
+    if filled is not None:
+        _say_template(template or "", filled, in_editor=written is not None)
     _report(client, logged, fmt, "updated")
 
 
@@ -666,6 +759,8 @@ def _report(client, logged, fmt: str | None, done: str) -> None:
                         "total_units": logged.billing.total_units,
                         "signed": logged.signed,
                         "warnings": logged.warnings,
+                        "phrases": list(logged.phrases),
+                        "unknown_phrases": list(logged.unknown_phrases),
                     }
                 ),
                 None,
@@ -684,6 +779,7 @@ def _report(client, logged, fmt: str | None, done: str) -> None:
             )
         )
         print("\n".join(billing_lines(logged.billing)))
+    _say_phrases(logged.phrases, logged.unknown_phrases)
     for message in logged.warnings:
         warn(message)
 
@@ -921,13 +1017,15 @@ def amend(
         str, typer.Option(metavar="TEXT", help="The addendum text (the original stays as it was).")
     ],
 ) -> None:
-    """Add a dated addendum to a session (signed notes are corrected this way)."""
+    """Add a dated addendum to a session (signed notes are corrected this way). Phrase
+    shortcuts (`;tol`) expand as in a note."""
     from medmassage.sessions import amend_session, parse_session_id
 
     session_id = parse_session_id(session)
     with database(ctx) as conn:
-        addendum_id = amend_session(conn, session_id, text)
-    say(f"Addendum {addendum_id} added to session {session_id}")
+        amended = amend_session(conn, session_id, text)
+    say(f"Addendum {amended.addendum_id} added to session {session_id}")
+    _say_phrases(amended.phrases, amended.unknown_phrases)
 
 
 @app.command("void")
@@ -946,3 +1044,7 @@ def void(
     with database(ctx) as conn:
         void_session(conn, session_id, reason)
     say(f"Session {session_id} voided")
+
+
+# `session search` lives in a module of its own and registers on this group.
+from medmassage.cli import session_search  # noqa: E402, F401
