@@ -6,6 +6,7 @@ and writes the rows, and puts the two together for a case (`case_coverage`).
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -200,6 +201,20 @@ class CaseCoverage(NamedTuple):
         match = self.by_id(found.window.id)
         assert match is not None
         return match
+
+    def areas_ordered(self, first: date, last: date, session_ids: Iterable[int]) -> list[str]:
+        """The body areas a period's treatment was ordered for: those of every authorization
+        valid on some day of the period, of the one that speaks for the case on its last day,
+        and of those the period's (non-void) visits fall under. Each area once, in the order
+        the authorizations name them. The summary and the chart notes both ask this."""
+        kept = set(session_ids)
+        ordered_by = {s.authorization_id for s in self.standings if s.session_id in kept}
+        ordered_by.add(self.current(last).id)
+        areas: dict[str, None] = {}
+        for a in self.authorizations:
+            if a.id in ordered_by or (a.valid_from <= last and a.valid_until >= first):
+                areas.update(dict.fromkeys(a.areas))
+        return list(areas)
 
 
 def case_coverage(

@@ -24,7 +24,6 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from medmassage.authorizations import CaseCoverage
 from medmassage.cases import diagnoses
 from medmassage.catalog import CPT_CODES
 from medmassage.chart import VisitRow, load_visits
@@ -339,26 +338,11 @@ def build_notes(
         diagnoses=diagnoses(conn, case_id),
         visits=visits,
         zone=zone,
-        areas_ordered=_areas_ordered(coverage, period, visits),
+        areas_ordered=coverage.areas_ordered(
+            period.first, period.last, (v.session_id for v in visits if v.status != "void")
+        ),
         single=session_id is not None,
     )
-
-
-def _areas_ordered(coverage: CaseCoverage, period: Period, visits: list[VisitNote]) -> list[str]:
-    """The areas named by every authorization in force during the period (its validity
-    overlapping the period) and by those its visits fall under, each once, in the order named."""
-    kept = {v.session_id for v in visits if v.status != "void"}
-    under = {
-        s.authorization_id
-        for s in coverage.standings
-        if s.session_id in kept and s.authorization_id is not None
-    }
-    areas: dict[str, None] = {}
-    for a in coverage.authorizations:
-        overlaps = a.valid_from <= period.last and a.valid_until >= period.first
-        if overlaps or a.id in under:
-            areas.update(dict.fromkeys(a.areas))
-    return list(areas)
 
 
 def visit_notes(conn: sqlite3.Connection, session_id: int, written: date) -> ChartNotes:

@@ -492,10 +492,10 @@ def _intake_facts(intake: dict | None) -> dict:
     }
 
 
-def _treatment(conn: sqlite3.Connection, in_period: list[VisitRow], ordered: set[str]) -> dict:
+def _treatment(conn: sqlite3.Connection, in_period: list[VisitRow], ordered: list[str]) -> dict:
     """Techniques of the period with their CPT code, total minutes and visits (most minutes
-    first), and the regions treated with the visits that treated them and whether an
-    authorization of the period ordered them."""
+    first), the regions treated with the visits that treated them and whether an
+    authorization of the period ordered them, and the areas ordered (CaseCoverage.areas_ordered)."""
     ids = json.dumps([v.session_id for v in in_period])
     techniques = [
         {
@@ -521,7 +521,7 @@ def _treatment(conn: sqlite3.Connection, in_period: list[VisitRow], ordered: set
         {"region": r, "visits": n, "ordered": r in ordered}
         for r, n in sorted(counts.items(), key=lambda rn: (-rn[1], place.get(rn[0], 99)))
     ]
-    return {"techniques": techniques, "regions": regions}
+    return {"techniques": techniques, "regions": regions, "areas_ordered": ordered}
 
 
 def _attention(
@@ -663,9 +663,7 @@ def build_summary(
         if v.authorization_id is not None:
             used_by[v.authorization_id] = used_by.get(v.authorization_id, 0) + 1
     flags = _attention(coverage.authorizations, authorization, found.state, in_period, used_by)
-    # Areas ordered by the authorization in force and by those the period's visits fall under.
-    under = {v.authorization_id for v in in_period} | {authorization.id}
-    ordered = {r for a in coverage.authorizations if a.id in under for r in a.areas}
+    ordered = coverage.areas_ordered(period.first, period.last, (v.session_id for v in in_period))
     summary = Summary(
         written=written,
         period=period,

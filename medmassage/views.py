@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medmassage.catalog import MCID
+from medmassage.catalog import MCID, TECHNIQUE_SPELLINGS
 from medmassage.render import (
     Col,
     csv_text,
@@ -25,21 +25,9 @@ from medmassage.textsafety import visible
 if TYPE_CHECKING:  # chart pulls in the case and intake modules: only progress needs them
     from medmassage.chart import Progress, VisitRow
 
-# Short names for the progress table only (JSON and CSV carry full names).
-TECHNIQUE_ABBREVIATIONS = {
-    "swedish": "SW",
-    "deep-tissue": "DT",
-    "trigger-point": "TrP",
-    "myofascial-release": "MFR",
-    "neuromuscular-therapy": "NMT",
-    "soft-tissue-mobilization": "STM",
-    "manual-lymphatic-drainage": "MLD",
-    "scar-tissue-mobilization": "SCAR",
-    "neuromuscular-reeducation": "NMR",
-    "therapeutic-exercise": "TE",
-    "stretching": "STR",
-    "hot-cold-pack": "HCP",
-}
+# Short names for the progress table only (JSON and CSV carry full names): the first spelling
+# the catalog lists for each technique, so the table prints what `catalog techniques` shows.
+TECHNIQUE_ABBREVIATIONS = {name: spellings[0] for name, spellings in TECHNIQUE_SPELLINGS.items()}
 
 CLIENT_COLUMNS = [
     Col("id", "ID", right=True),

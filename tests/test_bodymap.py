@@ -122,7 +122,7 @@ def test_summary_pdf_draws_the_diagram_with_legend_names_and_alt_text(jane, tmp_
     pages = [squash(p.extract_text()) for p in reader.pages]
     (page,) = [p for p in pages if "Bodydiagram:regionstreatedandordered" in p]
     for text in (
-        "Treatedintheperiod(shaded)",
+        "Treated(shaded)",
         "Ordered(heavydashedoutline)",
         "Treatedandordered:neck",
         "Treatedbutnotordered:leftshoulder",
@@ -232,5 +232,5 @@ def test_diagram_keeps_with_its_heading_across_a_page_break(lines):
     doc = Document("T", "footer", [Title("T", "sub"), filler, diagram])
     pages = [squash(p.extract_text()) for p in PdfReader(io.BytesIO(render_pdf(doc, "D"))).pages]
     (page,) = [p for p in pages if "Bodydiagram" in p]
-    assert "Treatedintheperiod(shaded)" in page and "Orderedbutnottreated:upperback" in page
+    assert "Treated(shaded)" in page and "Orderedbutnottreated:upperback" in page
     assert "LeftandrightaretheclientsownRandLmarkthemoneachview" in re.sub(r"[':.,]", "", page)

@@ -128,13 +128,39 @@ def test_notes_json_carries_the_areas_ordered_during_the_period(renewed):
     assert [r["region"] for r in after["regions_treated"]] == ["lower-back"]
 
 
+@pytest.mark.parametrize(
+    ("bounds", "expected"),
+    [
+        ((), ["neck", "upper-back", "lower-back"]),
+        # The first authorization's last day is Nov 15: a period ending then has only its areas.
+        (("--to", "2026-11-15"), ["neck", "upper-back"]),
+        # Ending on the renewal's first day (no visit under it yet): it speaks for the case.
+        (("--to", "2026-11-16"), ["neck", "upper-back", "lower-back"]),
+        # Beginning the day after the first ends: only the renewal's.
+        (("--from", "2026-11-16"), ["lower-back"]),
+        # Beginning on the first's last day: both were valid during the period.
+        (("--from", "2026-11-15"), ["neck", "upper-back", "lower-back"]),
+    ],
+)
+def test_summary_and_notes_name_the_same_areas_ordered(renewed, bounds, expected):
+    """One rule (CaseCoverage.areas_ordered) for both documents: every authorization valid on a
+    day of the period, the one that speaks for the case on its last day, and those its visits
+    fall under."""
+    notes = json.loads(renewed("notes", "Jane", *bounds, "-f", "json").stdout)
+    summary = json.loads(renewed("summary", "Jane", *bounds, "-f", "json").stdout)
+    assert notes["areas_ordered"] == expected
+    assert summary["treatment"]["areas_ordered"] == expected
+    ordered = {r["region"]: r["ordered"] for r in summary["treatment"]["regions"]}
+    assert ordered == {r: r in expected for r in ordered}
+
+
 def test_notes_pdf_has_the_diagram_with_the_regions_named(renewed, tmp_path):
     out = tmp_path / "notes.pdf"
     renewed("notes", "Jane", "-o", str(out))
     text = squash(pdf_text(out))
     for fact in (
         "Body diagram: regions treated and ordered",
-        "Treated in the period (shaded)", "Ordered (heavy dashed outline)",
+        "Treated (shaded)", "Ordered (heavy dashed outline)",
         "Treated and ordered: neck, lower back",
         "Treated but not ordered: left shoulder",
         "Ordered but not treated: upper back",
@@ -150,6 +176,24 @@ def test_notes_pdf_has_the_diagram_with_the_regions_named(renewed, tmp_path):
                for a in alts), alts  # fmt: skip
     assert any("Regions ordered (dashed outline): neck, upper back, lower back" in a
                for a in alts), alts  # fmt: skip
+
+
+def test_one_visits_chart_note_has_the_diagram_too(renewed, tmp_path):
+    """`session show ID -o` draws the visit's regions against the order in force on its day
+    (visit 2, Nov 20: the renewal's lower back); no period table, the regions are in the note."""
+    out = tmp_path / "visit.pdf"
+    renewed("session", "show", "2", "-o", str(out))
+    text = squash(pdf_text(out))
+    for fact in (
+        "Body diagram: regions treated and ordered",
+        "Treated and ordered: lower back",
+        "Treated but not ordered: none",
+        "Ordered but not treated: none",
+    ):  # fmt: skip
+        assert squash(fact) in text, fact
+    assert squash("Regions treated in the period") not in text
+    data = json.loads(renewed("session", "show", "2", "--chart-note", "-f", "json").stdout)
+    assert data["areas_ordered"] == ["lower-back"]
 
 
 def _figure_alts(reader: PdfReader) -> list[str]:
@@ -418,6 +462,39 @@ def test_superbill_warns_before_the_file_is_in_place(cli, tmp_path, monkeypatch)
     result = cli("superbill", "Jane", "--from", "2026-11-01", "-o", str(out))
     assert out.exists() and len(said_before) == 1
     assert "the profile has no practice name" in said_before[0]
+    assert "unsigned" in said_before[0]
+    assert "Wrote" not in said_before[0] and "Wrote" in result.stderr
+
+
+def test_summary_warns_before_the_file_is_in_place(cli, tmp_path, monkeypatch):
+    """The summary's warnings (an unsigned visit here) are said before its file is put in
+    place, as the superbill's are; "Wrote" comes after."""
+    profile(cli)
+    cli("client", "add", "Jane Doe", "--dob", "1980-04-02")
+    cli(
+        "case", "open", "Jane", "--payer", "auto-pip", "--claim", "C-1",
+        "--injury-date", "2026-10-20", "--dx", "M54.2", "--referrer", "Dr B",
+        "--rx-date", "2026-11-01", "--rx-until", "2026-12-31", "--visits", "10", "--area", "neck",
+    )  # fmt: skip
+    cli(
+        "session", "log", "Jane", "--date", "2026-11-03", "--pre", "6", "--post", "3",
+        "--technique", "swedish=30", "--region", "neck",
+    )  # fmt: skip
+    import medmassage.render as render
+
+    out = tmp_path / "summary.pdf"
+    said_before: list[str] = []
+    real = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if Path(dst) == out:
+            sys.stderr.flush()
+            said_before.append(sys.stderr.buffer.getvalue().decode())
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(render.os, "replace", replace)
+    result = cli("summary", "Jane", "-o", str(out))
+    assert out.exists() and len(said_before) == 1
     assert "unsigned" in said_before[0]
     assert "Wrote" not in said_before[0] and "Wrote" in result.stderr
 

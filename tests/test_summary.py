@@ -755,6 +755,7 @@ def test_intake_objective_treatment_and_home_program_in_every_format(docs):
             {"region": "neck", "visits": 6, "ordered": True},
             {"region": "upper-back", "visits": 1, "ordered": False},
         ],
+        "areas_ordered": ["neck"],
     }  # fmt: skip
     facts = [
         f"Chief complaint: {COMPLAINT}", "Condition: Whiplash", "Onset: 2026-10-20",
@@ -845,7 +846,7 @@ def test_missing_facts_are_said_in_words_in_every_format(cli, tmp_path):
         "No objective findings recorded in the period.", "No assessment recorded in the period.",
         "No plan recorded in the period.", "No home program recorded in the period.",
         "No functional goals recorded for this case.", "neck 1 no areas named",
-        "The prescription in force names no areas.",
+        "No authorization of the period names any areas.",
         "Jane Doe · date of birth not recorded · no claim number recorded",
     ]  # fmt: skip
     texts = {"pdf": norm(pdf), "md": norm(md), "html": norm(HtmlText.of(html))}

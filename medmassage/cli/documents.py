@@ -152,10 +152,10 @@ def summary(
         report = build_summary(conn, case_row["id"], period, on, **options)
         data = render("summary", report.to_dict(), chosen)
         if output is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
             for message in report.warnings:
                 warn(message)
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
             say("Preview only: not recorded as a report sent (write it with -o FILE to record).")
             return
         from medmassage import db
@@ -163,11 +163,13 @@ def summary(
         # A target that must never be replaced is refused before anything is recorded. The
         # file is put in place just before COMMIT (a report recorded as sent always has its
         # file); a failure, the commit's included, removes it again (an old one is put back).
+        # Warnings come before the file is in place, as the superbill's and the notes' do; a
+        # target that cannot be written is refused first, alone.
         with staged_write(output, data) as place, db.transaction(conn):
+            for message in report.warnings:
+                warn(message)
             recorded = False if preview else record_report(conn, case_row["id"], on, period)
             place()
-    for message in report.warnings:
-        warn(message)
     period_text = f"{period.first.isoformat()} to {period.last.isoformat()}"
     say(
         f"Wrote {output}: progress summary, case {case_row['id']}, {period_text}, "

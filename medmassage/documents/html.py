@@ -247,7 +247,7 @@ _BODY_TREATED = "#969696"  # gray, as in the PDF: shading, not colour, marks a r
 
 
 _BODY_LEGEND = (  # a fill and an outline, so black-and-white print tells them apart
-    ("Treated in the period (shaded)", _BODY_TREATED, ' stroke="#6e6e6e" stroke-width="1"'),
+    ("Treated (shaded)", _BODY_TREATED, ' stroke="#6e6e6e" stroke-width="1"'),
     (
         "Ordered (heavy dashed outline)",
         "#ffffff",

@@ -245,7 +245,7 @@ def summary_document(d: dict) -> Document:
     if d["flags"]:
         blocks.append(Flags(d["flags"]))
     blocks.append(_summary_visits(d))
-    blocks += _summary_treatment(d["treatment"], c["areas_ordered"])
+    blocks += _summary_treatment(d["treatment"])
     blocks += _summary_body_diagram(d)
     last = d["visits"][-1]
     blocks.append(_summary_note(d, "objective", "Objective findings", "objective findings", last))
@@ -444,9 +444,10 @@ def _summary_technique(name: str) -> str:
     return name.replace("-", " ").capitalize()
 
 
-def _summary_treatment(treatment: dict, areas_ordered: list[str]) -> list[Block]:
+def _summary_treatment(treatment: dict) -> list[Block]:
     """Techniques (minutes, visits) and regions (visits, ordered or not) of the period."""
     techniques, regions = treatment["techniques"], treatment["regions"]
+    areas_ordered = treatment["areas_ordered"]
     blocks: list[Block] = []
     if techniques:
         blocks.append(
@@ -474,7 +475,7 @@ def _summary_treatment(treatment: dict, areas_ordered: list[str]) -> list[Block]
     absent = "not ordered" if areas_ordered else "no areas named"
     note = ""
     if not areas_ordered:
-        note = "The prescription in force names no areas."
+        note = "No authorization of the period names any areas."
     elif not any(r["ordered"] for r in regions):
         note = "None of these regions is among the areas ordered."
     blocks.append(
@@ -506,13 +507,10 @@ def _region_names(regions: list[str], missing: str) -> str:
 
 
 def _summary_body_diagram(d: dict) -> list[Block]:
-    """The regions of the period's visits beside the areas ordered by the authorization in
-    force and by those the period's visits fall under (the "On the prescription" column)."""
+    """The regions of the period's visits beside the areas ordered in it (the same list as
+    the "On the prescription" column: CaseCoverage.areas_ordered)."""
     regions = d["treatment"]["regions"]
-    under = {v["authorization_id"] for v in d["visits"]} | {d["authorization"]["id"]}
-    ordered = [r for x in d["authorizations"] if x["id"] in under for r in x["areas_ordered"]]
-    ordered += [r["region"] for r in regions if r["ordered"]]
-    diagram = body_diagram([r["region"] for r in regions], ordered)
+    diagram = body_diagram([r["region"] for r in regions], d["treatment"]["areas_ordered"])
     return [diagram] if diagram else []
 
 

@@ -425,6 +425,10 @@ def notes_document(d: dict) -> Document:
         blocks.extend(_regions(d))
     for v in d["visits"]:
         blocks.extend(_visit(v))
+    if single:  # the visit's regions are in its note; the diagram shows them against the order
+        diagram = body_diagram([r["region"] for r in d["regions_treated"]], d["areas_ordered"])
+        if diagram is not None:
+            blocks.append(diagram)
     dob = f" · DOB {client['dob']}" if client.get("dob") else ""
     kind = "chart note" if single else "chart notes"
     return Document(

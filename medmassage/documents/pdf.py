@@ -870,7 +870,7 @@ def _body_diagram(pdf: _Pdf, block: BodyDiagram) -> None:
         # The legend: a fill and an outline, so black-and-white print tells them apart.
         pdf.set_font(FAMILY, size=8)
         for label, fill, dashed in (
-            ("Treated in the period (shaded)", BODY_TREATED, False),
+            ("Treated (shaded)", BODY_TREATED, False),
             ("Ordered (heavy dashed outline)", (255, 255, 255), True),
             ("Neither", (255, 255, 255), False),
         ):
