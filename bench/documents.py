@@ -32,12 +32,12 @@ BUDGET_ALL_DUE_PER_PDF = 0.12  # each PDF after the first: (all-due − one summ
 PRACTICE = """
 from datetime import date, timedelta
 import sys
-from medmassage.cases import CaseInput, find_case, open_case
-from medmassage.clients import add_client, find_client
-from medmassage.db import connect
-from medmassage.intake import IntakeInput, record_intake
-from medmassage.profile import set_profile
-from medmassage.sessions import SessionInput, log_session
+from medmassage.record.cases import CaseInput, find_case, open_case
+from medmassage.record.clients import add_client, find_client
+from medmassage.store.db import connect
+from medmassage.record.intake import IntakeInput, record_intake
+from medmassage.record.profile import set_profile
+from medmassage.record.sessions import SessionInput, log_session
 
 conn, _ = connect(sys.argv[1])
 today = date.today()

@@ -87,11 +87,12 @@ def chain_direct_writes(db: Path) -> int:
     """Chain what a benchmark wrote straight into SQLite (clients, cases, authorizations,
     settled states, progress reports), as a migration chains records it finds: one audit row
     ("baseline") with the content digest of each record whose digest is not chained yet or
-    differs (medmassage/records.py). Without it `db check` would rightly report them as made
+    differs (medmassage/store/digests.py). Without it `db check` would rightly report them as made
     outside medmassage. Returns how many."""
-    from medmassage import audit, records
-    from medmassage.dates import now_stamp
-    from medmassage.db import actor, connect
+    from medmassage.rules.dates import now_stamp
+    from medmassage.store import audit
+    from medmassage.store import digests as records
+    from medmassage.store.db import actor, connect
 
     conn, _ = connect(db)
     try:

@@ -117,7 +117,7 @@ def _authorizations(
 def build(db: Path, csv_path: Path, *, clients: int, sessions: int, today: date, seed: int = 1):
     """Write the clients and cases into `db` and the sessions to import into `csv_path`.
     Returns (number of sessions written to the CSV, names of the clients)."""
-    from medmassage.db import connect
+    from medmassage.store.db import connect
 
     rng = random.Random(seed)
     counts = _visit_counts(rng, clients, sessions)
@@ -172,7 +172,7 @@ def build(db: Path, csv_path: Path, *, clients: int, sessions: int, today: date,
     conn.execute("COMMIT")
     conn.close()
 
-    from medmassage.importing import COLUMNS
+    from medmassage.exchange.import_sessions import COLUMNS
 
     written = 0
     with open(csv_path, "w", encoding="utf-8", newline="") as f:
@@ -222,11 +222,11 @@ _LAST_ENDS = (
 def settle(db: Path, today: date, *, seed: int = 1) -> dict[str, int]:
     """After the import: clients with no visit in DISCHARGE_AFTER_DAYS are discharged and their
     case closed two weeks after the last visit, the prescription ending then; every case gets
-    the progress reports its payer asks for (medmassage.catalog.DEFAULT_REPORT_RULES: every 10
+    the progress reports its payer asks for (medmassage.rules.catalog.DEFAULT_REPORT_RULES: every 10
     visits or 30 days, workers' comp every 6), each written on the visit that made it due.
     Written straight into SQLite like the clients and cases. Returns counts for the header."""
-    from medmassage.catalog import DEFAULT_REPORT_RULES
-    from medmassage.db import connect
+    from medmassage.rules.catalog import DEFAULT_REPORT_RULES
+    from medmassage.store.db import connect
 
     rng = random.Random(seed)
     conn, _ = connect(db)

@@ -59,7 +59,7 @@ PAYERS = ("health", "workers-comp", "auto-pip", "fsa-hsa", "self-pay")
 
 def build_clients(db: Path, clients: int, today: date) -> list[str]:
     """Clients and one open case each, straight into SQLite (the import needs cases first)."""
-    from medmassage.db import connect
+    from medmassage.store.db import connect
 
     conn, _ = connect(db)
     stamp = f"{today.isoformat()}T09:00:00+00:00"
@@ -130,7 +130,7 @@ def main() -> int:
         help="add an objective note of 20-60 words from a 20,000-word vocabulary to each visit",
     )
     options = parser.parse_args()
-    from medmassage.importing import sample_rows, write_import_csv
+    from medmassage.exchange.import_sessions import sample_rows, write_import_csv
 
     today = date.today()
     if options.keep is not None:
@@ -191,7 +191,7 @@ def _index_mb(db: Path) -> float:
     """The pages the search index's tables take (dbstat, when this SQLite has it)."""
     import sqlite3
 
-    from medmassage.migrations import SEARCH_TABLES
+    from medmassage.store.migrations import SEARCH_TABLES
 
     conn = sqlite3.connect(db)
     try:

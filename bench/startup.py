@@ -31,10 +31,10 @@ BUDGET_HELP = 15.0
 LONG_CASE = """
 from datetime import date, timedelta
 import sys
-from medmassage.cases import CaseInput, find_case, open_case
-from medmassage.clients import add_client, find_client
-from medmassage.db import connect
-from medmassage.sessions import SessionInput, log_session
+from medmassage.record.cases import CaseInput, find_case, open_case
+from medmassage.record.clients import add_client, find_client
+from medmassage.store.db import connect
+from medmassage.record.sessions import SessionInput, log_session
 
 conn, _ = connect(sys.argv[1])
 today = date.today()

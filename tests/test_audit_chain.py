@@ -1,4 +1,4 @@
-"""The tamper-evident audit log and `db check` (SPEC §8; medmassage/audit.py has the design).
+"""The tamper-evident audit log and `db check` (SPEC §8; medmassage/store/audit.py has the design).
 
 Everything goes through the real CLI on real files. Tampering is done the way an attacker holding
 only the database would: plain sqlite3, triggers dropped and put back, and no key.
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medmassage import audit, migrations
+from medmassage.store import audit, migrations
 from tests.conftest import Cli, query
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and folders")
@@ -734,13 +734,13 @@ def test_the_chain_hmac_is_the_standard_hmac_sha256(key, message):
     """audit.hmac_sha256 (built-in SHA-256, no OpenSSL import) against the standard library."""
     import hmac
 
-    from medmassage.audit import hmac_sha256
+    from medmassage.store.audit import hmac_sha256
 
     assert hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
 
 
 def test_the_rfc_4231_vectors():
-    from medmassage.audit import hmac_sha256
+    from medmassage.store.audit import hmac_sha256
 
     # RFC 4231 test cases 1, 2 and 6 (a key longer than the block size)
     assert hmac_sha256(b"\x0b" * 20, b"Hi There").hex() == (

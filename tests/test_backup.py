@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import backup, db, migrations
+from medmassage.store import backup, db, migrations
 from tests.conftest import Cli
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")

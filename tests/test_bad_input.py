@@ -320,13 +320,13 @@ def test_amend_on_signed_session_adds_addendum_and_keeps_original(clinic, db_pat
 
 
 def test_unexpected_error_hides_client_data(clinic, db_path, monkeypatch):
-    import medmassage.sessions
+    import medmassage.record.sessions
 
     def broken_log_session(conn, case, given):
         names = [r[0] for r in conn.execute("SELECT name FROM client")]
         raise ValueError(f"internal bug while reading {names}")
 
-    monkeypatch.setattr(medmassage.sessions, "log_session", broken_log_session)
+    monkeypatch.setattr(medmassage.record.sessions, "log_session", broken_log_session)
     before = count_rows(db_path)
     # the client is given by id: no name was typed, so no name may be printed
     result = clinic(*log(client="1"), ok=False)

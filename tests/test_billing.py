@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from medmassage.billing import Billing, bill, units_for_minutes
+from medmassage.rules.units import Billing, bill, units_for_minutes
 from tests.conftest import query
 
 

@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import pytest
 from pypdf import PdfReader
 
-from medmassage.catalog import REGIONS
+from medmassage.rules.catalog import REGIONS
 
 TREATED = {"neck", "shoulder-left"}
 ORDERED = {"neck", "upper-back"}

@@ -291,7 +291,7 @@ def test_every_listed_technique_spelling_is_accepted_and_names_its_technique(pra
 
 
 def test_the_abbreviations_the_tables_print_are_accepted(practice, db_path):
-    from medmassage.views import TECHNIQUE_ABBREVIATIONS
+    from medmassage.cli.progress_view import TECHNIQUE_ABBREVIATIONS
 
     listed = {t["technique"]: t for t in _listed(practice, "techniques")}
     for name, abbreviation in TECHNIQUE_ABBREVIATIONS.items():
@@ -389,7 +389,7 @@ def test_every_listed_both_sides_spelling_names_left_and_right(practice, db_path
     ],
 )  # fmt: skip
 def test_the_region_phrases_of_the_issue_are_accepted_and_listed(practice, db_path, typed, regions):
-    from medmassage.catalog import spelling_key
+    from medmassage.rules.catalog import spelling_key
 
     practice(
         "session", "log", "Jane", "--pre", "5", "--post", "3", "--technique", "SW=30",

@@ -1,13 +1,14 @@
 # ruff: noqa: F811 (the fixtures imported from test_audit_chain are named as parameters)
 """`db check` on a large practice computes the record digests in a second process and runs
-integrity_check in a thread (medmassage/check_worker.py). Its findings must be the same as the
+integrity_check in a thread (medmassage/store/check_worker.py). Its findings must be the same as the
 sequential path's, and a worker that fails, or that read another snapshot, must never be
 trusted: `db check` then computes the digests itself."""
 
 import pytest
 
-from medmassage import check_worker, records
-from medmassage.db import connect
+from medmassage.store import check_worker
+from medmassage.store import digests as records
+from medmassage.store.db import connect
 from tests.test_audit_chain import busy, check, config_dir, lines, log  # noqa: F401 (fixtures)
 from tests.test_tamper import signed_session, with_triggers_dropped
 

@@ -246,8 +246,8 @@ def test_two_writers_and_a_reader_stress(practice, db_path, tmp_path, capsys):
 def test_a_second_open_keeps_the_first_connections_writes_visible(practice, db_path):
     """A process that already holds a connection opens the database again (a second command
     in-process, a backup, a check): its first connection must keep working for everyone."""
-    from medmassage import db
-    from medmassage.clients import add_client
+    from medmassage.record.clients import add_client
+    from medmassage.store import db
 
     count = (
         "import sqlite3, sys\n"

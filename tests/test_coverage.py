@@ -1,4 +1,4 @@
-"""The rule that places visits under authorizations (medmassage/coverage.py, SPEC §10), at its
+"""The rule that places visits under authorizations (medmassage/rules/coverage.py, SPEC §10), at its
 boundaries, and the SQL that counts visits per authorization (reports, case list) against it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medmassage.coverage import (
+from medmassage.rules.coverage import (
     Visit,
     Window,
     cover,

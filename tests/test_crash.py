@@ -186,11 +186,8 @@ def _child_program() -> None:
     def raw_log(db: str, u: int, pause: float = 0.0) -> None:
         """What `session log --sign` writes, without the transaction: each statement commits
         on its own (isolation_level=None). The negative control."""
-        from medmassage import db as mdb
-        from medmassage.authorizations import case_coverage
-        from medmassage.billing import bill
-        from medmassage.dates import now_stamp, today
-        from medmassage.sessions import (
+        from medmassage.record.authorizations import case_coverage
+        from medmassage.record.sessions import (
             CPT_INSERT,
             TECHNIQUE_INSERT,
             SessionInput,
@@ -201,6 +198,9 @@ def _child_program() -> None:
             sign_drafts,
             technique_rows,
         )
+        from medmassage.rules.dates import now_stamp, today
+        from medmassage.rules.units import bill
+        from medmassage.store import db as mdb
 
         conn, _ = mdb.connect(db)
         try:

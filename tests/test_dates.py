@@ -2,7 +2,7 @@
 
 Base date 2026-11-27 is a Friday. In a log of the past a weekday means the most recent one
 (today, if today is that day); `last <weekday>` is the most recent one *before* today
-(medmassage/dates.py docstring).
+(medmassage/rules/dates.py docstring).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from medmassage.dates import parse_date, parse_date_time, parse_period, today
 from medmassage.errors import InputError
+from medmassage.rules.dates import parse_date, parse_date_time, parse_period, today
 
 BASE = date(2026, 11, 27)  # Friday
 D = date.fromisoformat

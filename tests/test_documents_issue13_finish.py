@@ -446,7 +446,7 @@ def test_superbill_warns_before_the_file_is_in_place(cli, tmp_path, monkeypatch)
         "session", "log", "Jane", "--date", "2026-11-03", "--pre", "6", "--post", "3",
         "--technique", "swedish=30", "--region", "neck",
     )  # fmt: skip
-    import medmassage.render as render
+    import medmassage.store.files as render
 
     out = tmp_path / "bill.pdf"
     said_before: list[str] = []
@@ -480,7 +480,7 @@ def test_summary_warns_before_the_file_is_in_place(cli, tmp_path, monkeypatch):
         "session", "log", "Jane", "--date", "2026-11-03", "--pre", "6", "--post", "3",
         "--technique", "swedish=30", "--region", "neck",
     )  # fmt: skip
-    import medmassage.render as render
+    import medmassage.store.files as render
 
     out = tmp_path / "summary.pdf"
     said_before: list[str] = []

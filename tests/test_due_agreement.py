@@ -104,10 +104,10 @@ def due_from_progress(cli: Cli, on: date) -> tuple[dict, dict]:
 
 def states_agree(db: Path, on: date) -> None:
     """Every field of the rule's answer, not only what the commands print."""
-    from medmassage.authorizations import case_coverage
-    from medmassage.cases import report_status
-    from medmassage.db import connect
-    from medmassage.reports import case_states
+    from medmassage.documents.reports import case_states
+    from medmassage.record.authorizations import case_coverage
+    from medmassage.record.cases import report_status
+    from medmassage.store.db import connect
 
     conn, _ = connect(db)
     days = {r[0]: date.fromisoformat(r[1]) for r in conn.execute("SELECT id, date FROM session")}

@@ -26,7 +26,7 @@ keyring = pytest.importorskip("keyring")
 
 from keyring.backend import KeyringBackend  # noqa: E402
 
-from medmassage import crypto, db, migrations  # noqa: E402
+from medmassage.store import crypto, db, encryption, migrations  # noqa: E402
 from tests.conftest import run_subprocess  # noqa: E402
 
 MARKER = "ZQX-MARKER-7f3a"  # in every note: must never appear in the files on disk
@@ -312,7 +312,7 @@ def test_encrypt_waits_for_no_one_and_changes_nothing_while_another_program_has_
 
 
 def test_a_copy_that_does_not_verify_is_never_swapped_in(notes, practice, db_path, monkeypatch):
-    monkeypatch.setattr(crypto, "_differences", lambda *a, **k: ["session: 1 rows, not 2"])
+    monkeypatch.setattr(encryption, "_differences", lambda *a, **k: ["session: 1 rows, not 2"])
     store(db_path)
     result = practice("db", "encrypt", "--keyring", ok=False)
     assert result.exit_code == 1
@@ -331,9 +331,9 @@ def test_a_crash_just_before_the_swap_leaves_the_plaintext_database_whole(notes,
     code = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from medmassage import crypto\n"
-        "crypto.os.replace = lambda *a: os._exit(9)\n"
-        f"crypto.convert(Path({str(db_path)!r}), source_key=None, target_key={KEY!r})\n"
+        "from medmassage.store import encryption\n"
+        "encryption.os.replace = lambda *a: os._exit(9)\n"
+        f"encryption.convert(Path({str(db_path)!r}), source_key=None, target_key={KEY!r})\n"
     )
     died = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert died.returncode == 9, died.stderr
@@ -357,7 +357,7 @@ def test_an_old_schema_encrypted_database_is_migrated_on_open(cli, db_path):
     from tests.test_migrations import _database_at
 
     _database_at(db_path, 1)
-    crypto.convert(db_path, source_key=None, target_key=KEY)
+    encryption.convert(db_path, source_key=None, target_key=KEY)
     store(db_path)
     cli("client", "list")
     conn = open_raw(db_path)
@@ -412,7 +412,7 @@ def test_a_plaintext_database_never_loads_the_encryption_code(practice, db_path)
         "from medmassage.cli import main\n"
         f"sys.argv = ['medmassage', '--db', {str(db_path)!r}, 'client', 'list']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-        "loaded = ('sqlcipher3', 'keyring', 'medmassage.crypto')\n"
+        "loaded = ('sqlcipher3', 'keyring', 'medmassage.store.crypto')\n"
         "print(sorted(m for m in sys.modules if m.startswith(loaded)))\n"
     )
     result = subprocess.run(
@@ -623,7 +623,7 @@ def sessions_in(path: Path, key: str) -> int:
 def test_restore_of_an_encrypted_backup_round_trip(
     encrypted, practice, tmp_path, monkeypatch, memory_keyring
 ):
-    from medmassage import backup
+    from medmassage.store import backup
 
     copy = tmp_path / "copy.db"
     practice("db", "backup", str(copy))
@@ -665,7 +665,7 @@ def test_restore_of_a_backup_with_another_key_in_a_script_exits_2_and_changes_no
 ):
     copy = tmp_path / "copy.db"
     practice("db", "backup", str(copy))
-    crypto.convert(encrypted, source_key=KEY, target_key=NEW_KEY)  # as `db rekey` does
+    encryption.convert(encrypted, source_key=KEY, target_key=NEW_KEY)  # as `db rekey` does
     store(encrypted, NEW_KEY)
     before, copy_bytes = digest(encrypted), copy.read_bytes()
     result = practice("db", "restore", str(copy), "--yes", ok=False)
@@ -718,7 +718,7 @@ def test_restore_of_a_backup_made_before_a_rekey_asks_for_its_key(encrypted, pra
     copy = tmp_path / "copy.db"
     practice("db", "backup", str(copy))
     log_session(practice, "2026-11-26", f"{MARKER} after the backup")
-    crypto.convert(encrypted, source_key=KEY, target_key=NEW_KEY)  # as `db rekey` does
+    encryption.convert(encrypted, source_key=KEY, target_key=NEW_KEY)  # as `db rekey` does
     args = ["--db", str(encrypted), "db", "restore", str(copy), "--yes"]
 
     # A wrong key for the backup: exit 2, every file as it was.
@@ -755,7 +755,7 @@ def test_restore_of_an_older_encrypted_backup_migrates_it(encrypted, practice, t
 
     old = tmp_path / "old.db"
     _database_at(old, 1)
-    crypto.convert(old, source_key=None, target_key=KEY)
+    encryption.convert(old, source_key=None, target_key=KEY)
     old_bytes = old.read_bytes()
     result = practice("db", "restore", str(old), "--yes")
     assert "schema 1 migrated" in result.stderr
@@ -772,7 +772,8 @@ def test_db_check_of_a_large_encrypted_practice_reads_it_in_a_second_process_wit
 ):
     """check_worker.py: the worker opens the encrypted file with the key given on its stdin and
     gives the digests this process computes; an edit made with the key is still found."""
-    from medmassage import check_worker, records
+    from medmassage.store import check_worker
+    from medmassage.store import digests as records
 
     conn, _ = db.connect(encrypted, key=KEY)
     try:

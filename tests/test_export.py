@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import migrations
+from medmassage.store import migrations
 from tests.conftest import Cli, count_rows, peak_rss, query
 
 NOTE = "Says \"it's better\" — Zoë's neck: rotation ↑ 10°,\nheadaches 2×/week;\nsleeps 6 h. 頸部"
@@ -270,7 +270,7 @@ def test_csv_export_into_an_existing_folder_replaces_its_files(full: Cli, tmp_pa
 
 
 def test_a_failed_csv_export_leaves_no_files(full: Cli, tmp_path: Path, monkeypatch):
-    from medmassage import export
+    from medmassage.exchange import export
 
     real = export._rows
 
@@ -297,7 +297,7 @@ def test_a_failed_csv_export_leaves_no_files(full: Cli, tmp_path: Path, monkeypa
 
 def test_a_failed_json_export_leaves_the_old_file_and_no_temp(tmp_path: Path):
     from medmassage.errors import RuntimeProblem
-    from medmassage.export import stream_to_file
+    from medmassage.exchange.export import stream_to_file
 
     out = tmp_path / "practice.json"
     out.write_text("previous export", encoding="utf-8")
@@ -316,7 +316,7 @@ def test_a_full_disk_is_a_runtime_error_not_a_half_file(tmp_path: Path):
     import errno
 
     from medmassage.errors import RuntimeProblem
-    from medmassage.export import stream_to_file
+    from medmassage.exchange.export import stream_to_file
 
     def disk_full(stream):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -380,7 +380,7 @@ def make_large_practice(db: Path, sessions: int, per_client: int = 50) -> None:
     """A synthetic practice written straight into SQLite (fast): one case per client,
     `per_client` signed sessions each with long SOAP notes, two technique and CPT lines, and an
     audit row per session."""
-    from medmassage.db import connect
+    from medmassage.store.db import connect
 
     conn, _ = connect(db)
     stamp = "2026-11-01T09:00:00-08:00"
@@ -461,8 +461,8 @@ def test_the_json_exporter_writes_as_it_reads(db_path: Path):
     """Rows go out in batches as the cursor yields them, not as one document at the end."""
     import io
 
-    from medmassage.db import connect
-    from medmassage.export import write_json
+    from medmassage.exchange.export import write_json
+    from medmassage.store.db import connect
 
     make_large_practice(db_path, 3000)
     writes: list[int] = []

@@ -482,8 +482,8 @@ def test_ids_differ_between_practices(tmp_path: Path, monkeypatch):
     same for every medmassage database; the first audit row tells the files apart). A new
     file's first audit row is its creation (M011 chains the shipped note templates): the two
     are made on different days."""
-    from medmassage.db import connect
-    from medmassage.fhir import practice_namespace
+    from medmassage.exchange.fhir import practice_namespace
+    from medmassage.store.db import connect
 
     spaces = []
     for name, at in (("a.db", "2026-01-01T09:00:00+00:00"), ("b.db", "2026-02-01T09:00:00+00:00")):

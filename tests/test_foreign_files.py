@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import crypto, migrations
+from medmassage.store import crypto, migrations
 from tests.conftest import count_rows, query, run_subprocess
 
 
@@ -252,7 +252,7 @@ def test_our_database_without_its_application_id_is_still_ours(practice, db_path
 
 HOLD_NEW_DATABASE = """
 import sys, time
-from medmassage import db
+from medmassage.store import db
 conn, _ = db.connect(sys.argv[1], may_start=True)
 conn.execute("SELECT count(*) FROM client").fetchone()  # holds a read of it: no checkpoint yet
 print("ready", flush=True)

@@ -941,12 +941,12 @@ def test_the_stored_text_check_refuses_exactly_control_characters_and_surrogates
     (lone surrogates) are refused, but tab and line breaks in multi-line text; one-line text
     also refuses invisible characters (Cf, Zl, Zp, Hangul fillers), but for a ZWNJ/ZWJ right
     after a letter or mark outside the Latin blocks (tests/test_text_safety.py)."""
-    from medmassage.validate import _bad_character
+    from medmassage.rules.validate import _bad_character
 
     allowed = "\t\n\r" if multiline else ""
     bad = [ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed]
     if not multiline:
-        from medmassage.textsafety import _regex
+        from medmassage.rules.textsafety import _regex
 
         invisible = _regex("invisible")
         fillers = "\u115f\u1160\u3164\uffa0"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import icd
-from medmassage.catalog import CONDITIONS
 from medmassage.errors import InputError
+from medmassage.rules import icd
+from medmassage.rules.catalog import CONDITIONS
 from tests.conftest import count_rows, query
 
 VALID = {
@@ -162,7 +162,7 @@ def test_the_index_is_built_once_and_reused(icd_cache, capsys):
 def test_a_check_with_the_index_present_is_fast(icd_cache):
     icd.check_codes(["M54.50"])  # warm the shared index
     code = (
-        "import time; t = time.perf_counter(); from medmassage.icd import check_codes; "
+        "import time; t = time.perf_counter(); from medmassage.rules.icd import check_codes; "
         "check_codes(['M54.50']); print(time.perf_counter() - t)"
     )
     env = dict(os.environ, MEDMASSAGE_CACHE_DIR=str(icd_cache))

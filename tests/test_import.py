@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage.importing import sample_rows, write_import_csv
+from medmassage.exchange.import_sessions import sample_rows, write_import_csv
 from tests.conftest import Cli, count_rows, peak_rss, query
 
 HEADER = "client,date,pre,post,techniques,regions"
@@ -708,7 +708,7 @@ def test_ids_follow_the_file_and_visits_are_counted_in_date_order(clinic, db_pat
 def test_a_file_changed_during_the_import_is_refused_and_nothing_is_written(
     clinic, db_path, tmp_path, monkeypatch
 ):
-    from medmassage import importing
+    from medmassage.exchange import import_sessions as importing
 
     path = write_csv(tmp_path, f"{HEADER},subjective\n{GOOD},first note\n")
     book = importing._Run.book
@@ -761,7 +761,7 @@ def test_a_pipe_or_stdin_imports_too_though_it_cannot_be_read_twice(clinic, db_p
 
 
 def test_a_pipe_larger_than_the_memory_limit_is_refused(clinic, db_path, tmp_path, monkeypatch):
-    from medmassage import importing
+    from medmassage.exchange import import_sessions as importing
 
     monkeypatch.setattr(importing, "_PIPE_MAX", 100)
     fifo = tmp_path / "big.csv"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import audit, db, migrations
+from medmassage.store import audit, db, migrations
 from tests.conftest import Cli, count_rows, query
 
 
@@ -324,7 +324,7 @@ def test_a_chained_database_upgrades_with_rows_chain_and_check_intact(
             ):
                 audit.append(conn, "2026-11-20T10:00:00+00:00", "dana", action, entity, entity_id)
             if version >= 7:  # that medmassage chained every record's content digest (M007)
-                from medmassage import records
+                from medmassage.store import digests as records
 
                 records.record_all(conn, "2026-11-20T10:00:00+00:00", "dana")
     finally:
@@ -402,7 +402,7 @@ def _chained_v8(path: Path, monkeypatch: pytest.MonkeyPatch, rows: str) -> None:
             for statement in db._statements(rows):
                 conn.execute(statement)
             audit.append(conn, "2026-11-20T10:00:00+00:00", "dana", "add", "client", 1)
-            from medmassage import records
+            from medmassage.store import digests as records
 
             records.record_all(conn, "2026-11-20T10:00:00+00:00", "dana")
     finally:

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from medmassage.billing import bill, units_for_minutes
-from medmassage.catalog import MCID
-from medmassage.dates import parse_date
 from medmassage.errors import InputError
-from medmassage.progress import change
-from medmassage.validate import parse_pain
+from medmassage.rules.catalog import MCID
+from medmassage.rules.dates import parse_date
+from medmassage.rules.progress import change
+from medmassage.rules.units import bill, units_for_minutes
+from medmassage.rules.validate import parse_pain
 
 # Moderate example counts keep the whole file to a few seconds. Function-scoped fixtures
 # (conftest's autouse environment) do not change between examples, so that check is off.

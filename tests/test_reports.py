@@ -312,7 +312,7 @@ def test_due_lists_reports_prescriptions_and_authorizations(rep):
 
 
 def test_due_agrees_with_the_progress_report_rule(rep, practice_db):
-    from medmassage.summary import due_cases
+    from medmassage.documents.summary import due_cases
 
     conn = sqlite3.connect(practice_db)
     conn.row_factory = sqlite3.Row

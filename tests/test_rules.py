@@ -1,7 +1,7 @@
 """Clinical rules (SPEC §5): MCID, progress report due, prescription/authorization guards, and the
 warnings `session log` prints and the facts `progress -f json` reports.
 
-The pure rules (medmassage.progress) are table-driven at their boundaries; the CLI tests check
+The pure rules (medmassage.rules.progress) are table-driven at their boundaries; the CLI tests check
 the same rules end to end against a real database. "Today" is 2026-11-27, a Friday.
 """
 
@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from medmassage.catalog import DEFAULT_REPORT_RULES, ReportRule
-from medmassage.coverage import Visit, Window, cover, outside_flag
-from medmassage.progress import change, report_due
+from medmassage.rules.catalog import DEFAULT_REPORT_RULES, ReportRule
+from medmassage.rules.coverage import Visit, Window, cover, outside_flag
+from medmassage.rules.progress import change, report_due
 from tests.conftest import count_rows, query
 
 D = date.fromisoformat

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import db, migrations
+from medmassage.store import db, migrations
 from tests.conftest import Cli, count_rows, query
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import db, migrations
 from medmassage.errors import RuntimeProblem
+from medmassage.store import db, migrations
 from tests.conftest import count_rows, query
 
 

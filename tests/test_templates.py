@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage import db, migrations
+from medmassage.store import db, migrations
 from tests.conftest import Cli, count_rows, query
 from tests.test_charting import Terminal, last_session_id, one_line_error, session_row
 

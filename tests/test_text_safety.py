@@ -325,7 +325,7 @@ def test_csv_on_a_terminal_is_escaped_but_exact_in_a_file(planted, tmp_path, sh,
 
 
 def test_the_escape_check_knows_every_format_character_of_this_python():
-    from medmassage.textsafety import _regex
+    from medmassage.rules.textsafety import _regex
 
     invisible = _regex("invisible")
     missing = [
@@ -339,8 +339,8 @@ def test_the_escape_check_knows_every_format_character_of_this_python():
 def test_ascii_output_never_compiles_the_long_patterns(tmp_path):
     """The fast path: printable ASCII is recognised by str.isprintable(), in C."""
     code = (
-        "from medmassage.render import Col, plain_table, print_rows\n"
-        "from medmassage import textsafety\n"
+        "from medmassage.cli.render import Col, plain_table, print_rows\n"
+        "from medmassage.rules import textsafety\n"
         "rows = [{'id': i, 'name': f'Client {i}'} for i in range(2000)]\n"
         "plain_table([Col('id', 'ID', right=True), Col('name', 'Name')], rows)\n"
         "print(sorted(textsafety._COMPILED))\n"
@@ -400,7 +400,7 @@ def test_csv_leaves_numbers_alone_negative_ones_included(practice, db_path):
 
 
 def test_a_plain_number_in_text_is_not_a_formula():
-    from medmassage.render import spreadsheet_cell
+    from medmassage.cli.render import spreadsheet_cell
 
     assert spreadsheet_cell("-12.50") == "-12.50"
     assert spreadsheet_cell("+3") == "+3"

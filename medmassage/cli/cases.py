@@ -87,8 +87,8 @@ def open_(
 ) -> None:
     """Open a case (one claim, one condition): payer, diagnoses, and the prescription with its
     visits authorized, the case's first authorization. Prints the case id."""
-    from medmassage.cases import CaseInput, diagnoses, open_case, open_cases_of
-    from medmassage.clients import find_client
+    from medmassage.record.cases import CaseInput, diagnoses, open_case, open_cases_of
+    from medmassage.record.clients import find_client
 
     given = CaseInput(
         payer=payer,
@@ -140,11 +140,11 @@ def list_(
     output: OutputOpt = None,
 ) -> None:
     """List cases, open ones first."""
-    from medmassage.cases import list_cases
-    from medmassage.clients import find_client
-    from medmassage.dates import today
-    from medmassage.render import print_rows, resolve_format
-    from medmassage.views import CASE_KEYS, case_columns
+    from medmassage.cli.progress_view import CASE_KEYS, case_columns
+    from medmassage.cli.render import print_rows, resolve_format
+    from medmassage.record.cases import list_cases
+    from medmassage.record.clients import find_client
+    from medmassage.rules.dates import today
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -166,12 +166,12 @@ def list_(
 def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: OutputOpt = None):
     """Show a case: payer, diagnoses, every authorization (the one in force marked), visits,
     intake, goals, reports sent."""
-    from medmassage.authorizations import case_coverage
-    from medmassage.cases import diagnoses, find_case
-    from medmassage.dates import today
-    from medmassage.intake import get_intake, goals
-    from medmassage.render import print_record, resolve_format
-    from medmassage.summary import reports
+    from medmassage.cli.render import print_record, resolve_format
+    from medmassage.documents.summary import reports
+    from medmassage.record.authorizations import case_coverage
+    from medmassage.record.cases import diagnoses, find_case
+    from medmassage.record.intake import get_intake, goals
+    from medmassage.rules.dates import today
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     on = today()
@@ -326,9 +326,9 @@ def renew(
     """Add a renewed prescription or re-authorization to a case (the same claim): new dates,
     more visits, an authorization number. --from before today is a backdated approval: visits
     it covers are counted under it from now on. Prints the authorization's number."""
-    from medmassage.authorizations import AuthorizationInput, renew_case
-    from medmassage.cases import find_case
-    from medmassage.views import RX_FLAG_WORDS
+    from medmassage.documents.progress_report import RX_FLAG_WORDS
+    from medmassage.record.authorizations import AuthorizationInput, renew_case
+    from medmassage.record.cases import find_case
 
     given = AuthorizationInput(
         written=rx_date,
@@ -389,8 +389,8 @@ def edit(
 ) -> None:
     """Change a case's payer details, diagnoses or units rule ("" clears an optional field).
     Audited; signed visits keep the units they were billed with."""
-    from medmassage.cases import CaseEdit, edit_case, find_case
     from medmassage.errors import InputError
+    from medmassage.record.cases import CaseEdit, edit_case, find_case
 
     given = CaseEdit(
         payer_name=payer_name,
@@ -427,7 +427,7 @@ def close(
     ],
 ) -> None:
     """Close a case (discharge from this episode of care)."""
-    from medmassage.cases import close_case, find_case
+    from medmassage.record.cases import close_case, find_case
 
     with database(ctx) as conn:
         row = find_case(conn, case)

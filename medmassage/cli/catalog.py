@@ -14,9 +14,9 @@ app = typer.Typer(no_args_is_help=True)
 def techniques(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Techniques, the CPT code each bills under (yours included), and the abbreviations and
     other spellings session log, import and intake accept for each (any case)."""
-    from medmassage.catalog import CPT_CODES, TECHNIQUE_SPELLINGS, TECHNIQUES
-    from medmassage.render import Col, print_rows, resolve_format
-    from medmassage.sessions import custom_techniques
+    from medmassage.cli.render import Col, print_rows, resolve_format
+    from medmassage.record.sessions import custom_techniques
+    from medmassage.rules.catalog import CPT_CODES, TECHNIQUE_SPELLINGS, TECHNIQUES
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -51,7 +51,8 @@ def techniques(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = No
 def regions(fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Body regions, and the phrases accepted for each (any case; spaces or dashes): "R wrist",
     "wrist R", "low back", "TMJ left"; both sides at once as "both shoulders" or shoulder-both."""
-    from medmassage.catalog import (
+    from medmassage.cli.render import Col, print_rows, resolve_format
+    from medmassage.rules.catalog import (
         REGIONS,
         SIDE_WORDS,
         SIDED_PART_PLURALS,
@@ -59,7 +60,6 @@ def regions(fmt: FormatOpt = None, output: OutputOpt = None) -> None:
         both_sides_spellings,
         region_spellings,
     )
-    from medmassage.render import Col, print_rows, resolve_format
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     accepted = region_spellings()
@@ -99,8 +99,8 @@ def regions(fmt: FormatOpt = None, output: OutputOpt = None) -> None:
 @guard
 def conditions(fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Conditions seen in practice and the ICD-10-CM codes usually used for them."""
-    from medmassage.catalog import CONDITIONS
-    from medmassage.render import Col, print_rows, resolve_format
+    from medmassage.cli.render import Col, print_rows, resolve_format
+    from medmassage.rules.catalog import CONDITIONS
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     rows = [
@@ -122,7 +122,7 @@ def add_technique(
     cpt: Annotated[str, typer.Option(metavar="CODE", help="CPT code it bills under, e.g. 97140.")],
 ) -> None:
     """Add a technique of your own, mapped to one of the CPT codes medmassage knows."""
-    from medmassage.sessions import add_custom_technique
+    from medmassage.record.sessions import add_custom_technique
 
     with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         add_custom_technique(conn, name, cpt)

@@ -34,7 +34,7 @@ def add(
     sex: SexOpt = None,
 ) -> None:
     """Add a client; prints the new client id."""
-    from medmassage.clients import add_client
+    from medmassage.record.clients import add_client
 
     with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         client_id = add_client(
@@ -61,9 +61,9 @@ def list_(
     output: OutputOpt = None,
 ) -> None:
     """List active clients (with --all, discharged ones too)."""
-    from medmassage.clients import list_clients
-    from medmassage.render import print_rows, resolve_format
-    from medmassage.views import CLIENT_COLUMNS
+    from medmassage.cli.progress_view import CLIENT_COLUMNS
+    from medmassage.cli.render import print_rows, resolve_format
+    from medmassage.record.clients import list_clients
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -82,8 +82,8 @@ def list_(
 @guard
 def show(ctx: typer.Context, client: ClientArg, fmt: FormatOpt = None, output: OutputOpt = None):
     """Show a client's details and cases."""
-    from medmassage.clients import client_summary, find_client
-    from medmassage.render import Col, plain_table, print_record, resolve_format
+    from medmassage.cli.render import Col, plain_table, print_record, resolve_format
+    from medmassage.record.clients import client_summary, find_client
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -133,7 +133,7 @@ def edit(
     sex: SexOpt = None,
 ) -> None:
     """Change a client's details (only the options given; "" clears an optional field)."""
-    from medmassage.clients import edit_client, find_client
+    from medmassage.record.clients import edit_client, find_client
 
     with database(ctx) as conn:
         row = find_client(conn, client)
@@ -162,7 +162,7 @@ def discharge(
     ],
 ) -> None:
     """Discharge a client; their open cases close with the same reason."""
-    from medmassage.clients import discharge_client, find_client
+    from medmassage.record.clients import discharge_client, find_client
 
     with database(ctx) as conn:
         row = find_client(conn, client)

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from medmassage.errors import MedmassageError
-from medmassage.textsafety import visible
+from medmassage.rules.textsafety import visible
 
 # --- shared options (one bundle for every command that prints data) ---------------------------
 
@@ -211,7 +211,7 @@ def database(ctx: typer.Context, *, start: bool = False) -> Iterator[sqlite3.Con
     file becomes a new database. Every other command needs records an empty file cannot hold:
     it refuses one in a line and leaves it as it was (as it does another program's database).
     """
-    from medmassage.db import connect
+    from medmassage.store.db import connect
 
     conn, notes = connect(db_path(ctx), may_start=start)
     for note in notes:

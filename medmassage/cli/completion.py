@@ -185,7 +185,7 @@ def _candidates(kind: str):
     """The `shell_complete` callback for a parameter naming records of `kind`."""
     from typer._click.shell_completion import CompletionItem
 
-    from medmassage import completions
+    from medmassage.record import completions
 
     def callback(ctx, param, incomplete: str):
         shell = os.environ.get(COMPLETE_VAR, "").partition("_")[0]

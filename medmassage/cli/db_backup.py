@@ -1,6 +1,6 @@
 """`medmassage db backup` and `medmassage db restore`: verified copies of the practice database.
 
-Thin: medmassage.backup does the work (online backup API, checks, locks); this module parses
+Thin: medmassage.store.backup does the work (online backup API, checks, locks); this module parses
 the options, asks before a restore, and reports on stderr.
 """
 
@@ -35,7 +35,7 @@ def backup(
     """Copy the database to FILE (owner-only) with SQLite's online backup API, and verify the
     copy (integrity check, row counts) before reporting success. Safe while other commands
     write. The copy is one standalone file; keep it off this computer too."""
-    from medmassage.backup import backup as run_backup
+    from medmassage.store.backup import backup as run_backup
 
     done = run_backup(db_path(ctx), file, force=force)
     for note in done.notes:
@@ -60,8 +60,8 @@ def restore(
     database, a schema this version knows); the current database is kept beside it as
     practice.db.before-restore-DATE-TIME. Refused while another program has the database
     open."""
-    from medmassage.backup import Facts
-    from medmassage.backup import restore as run_restore
+    from medmassage.store.backup import Facts
+    from medmassage.store.backup import restore as run_restore
 
     if not yes and not is_interactive():
         raise fail(
@@ -96,6 +96,6 @@ def restore(
 
 
 def _latest() -> int:
-    from medmassage.migrations import LATEST_VERSION
+    from medmassage.store.migrations import LATEST_VERSION
 
     return LATEST_VERSION

@@ -1,7 +1,7 @@
 """`medmassage db check`: is the practice file whole, protected and untampered?
 
 One line per check on stdout ("ok", a warning, or the problem); exit 0 when every check passes,
-1 naming the first problem. The checks themselves are in medmassage/audit.py.
+1 naming the first problem. The checks themselves are in medmassage/store/audit.py.
 """
 
 from pathlib import Path
@@ -50,10 +50,10 @@ def check(
     their SQL), file modes, the audit log's hash chain (against its key outside the database),
     every record's content against the digest its audit log chained, the chain's head
     against the anchor kept beside the key, and the notes' search index against the notes."""
-    from medmassage.audit import check_database, file_modes
+    from medmassage.cli.render import json_text, resolve_format
     from medmassage.errors import RuntimeProblem
-    from medmassage.migrations import LATEST_VERSION
-    from medmassage.render import json_text, resolve_format
+    from medmassage.store.checkup import check_database, file_modes
+    from medmassage.store.migrations import LATEST_VERSION
 
     shape = resolve_format(fmt, None, CHECK_FORMATS, default="text")
     path = db_path(ctx)
@@ -66,7 +66,7 @@ def check(
         checks = check_database(conn, modes, LATEST_VERSION, accept_new_key)
         checks.append(_search_index(conn))
     # Once the file is known to be ours: copies of the records a killed backup or restore left.
-    from medmassage.backup import remove_stale_temps, stale_temps_note
+    from medmassage.store.backup import remove_stale_temps, stale_temps_note
 
     for note in stale_temps_note(remove_stale_temps({path.parent, path.parent / "backups"})):
         warn(note)
@@ -86,8 +86,8 @@ def check(
 def _search_index(conn):
     """The notes' search index (session search): its triggers by their SQL, its words against
     the notes. Derived data: a problem here changes no record, and `db reindex` fixes it."""
-    from medmassage.audit import Check
-    from medmassage.search import REINDEX, index_problems
+    from medmassage.record.search import REINDEX, index_problems
+    from medmassage.store.checkup import Check
 
     name = "search index"
     try:
@@ -111,7 +111,7 @@ def reindex(ctx: typer.Context) -> None:
 
     The index is derived from the notes and changes no record: rebuilding it is always safe. Run
     it when `db check` says the search index is not in step with the notes."""
-    from medmassage.search import rebuild_index
+    from medmassage.record.search import rebuild_index
 
     with database(ctx) as conn:
         indexed = rebuild_index(conn)

@@ -1,4 +1,5 @@
-"""`medmassage db encrypt | decrypt | rekey`: encryption at rest (SQLCipher, medmassage/crypto.py).
+"""`medmassage db encrypt | decrypt | rekey`: encryption at rest (SQLCipher,
+medmassage/store/crypto.py and store/encryption.py).
 
 Keys are typed at a prompt (twice when set) or kept in the OS keyring (--keyring); there is no
 option or environment variable for a key, by design: it would end up in shell history, process
@@ -73,10 +74,10 @@ def encrypt(
     somewhere safe. The encrypted copy is verified before it replaces the file; the plaintext
     file is then overwritten and removed. On an encrypted database, --keyring stores its key.
     """
-    from medmassage import crypto
-    from medmassage.db import BUSY_TIMEOUT_S
+    from medmassage.store import encryption
+    from medmassage.store.db import BUSY_TIMEOUT_S
 
-    outcome = crypto.encrypt(
+    outcome = encryption.encrypt(
         db_path(ctx), use_keyring=keyring, keep_plaintext=keep_plaintext, timeout=BUSY_TIMEOUT_S
     )
     if outcome.converted is not None:
@@ -91,9 +92,9 @@ def decrypt(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Write the database back unencrypted (asks first), and forget its key in the OS keyring."""
-    from medmassage import crypto
-    from medmassage.db import BUSY_TIMEOUT_S
     from medmassage.errors import InputError
+    from medmassage.store import encryption
+    from medmassage.store.db import BUSY_TIMEOUT_S
 
     path = db_path(ctx)
 
@@ -108,7 +109,7 @@ def decrypt(
             err=True,
         )
 
-    outcome = crypto.decrypt(path, confirm=confirm, timeout=BUSY_TIMEOUT_S)
+    outcome = encryption.decrypt(path, confirm=confirm, timeout=BUSY_TIMEOUT_S)
     if outcome.converted is not None:
         say(f"decrypted {outcome.converted.path}: it is plaintext SQLite again")
     _tell(outcome)
@@ -118,10 +119,10 @@ def decrypt(
 @guard
 def rekey(ctx: typer.Context, keyring: KeyringOpt = False) -> None:
     """Change the key of the encrypted database (the current key, then the new one twice)."""
-    from medmassage import crypto
-    from medmassage.db import BUSY_TIMEOUT_S
+    from medmassage.store import encryption
+    from medmassage.store.db import BUSY_TIMEOUT_S
 
-    outcome = crypto.rekey(db_path(ctx), use_keyring=keyring, timeout=BUSY_TIMEOUT_S)
+    outcome = encryption.rekey(db_path(ctx), use_keyring=keyring, timeout=BUSY_TIMEOUT_S)
     if outcome.converted is not None:
         say(f"re-encrypted {outcome.converted.path} with the new key")
     _tell(outcome, old="the file under the old key", after=AFTER_REKEY)

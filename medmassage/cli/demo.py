@@ -23,12 +23,12 @@ def demo(
     import tempfile
     from pathlib import Path
 
-    from medmassage.chart import build_progress
-    from medmassage.dates import today
-    from medmassage.db import connect
-    from medmassage.demo import build_demo
-    from medmassage.render import resolve_format
-    from medmassage.views import render_progress
+    from medmassage.cli.progress_view import render_progress
+    from medmassage.cli.render import resolve_format
+    from medmassage.documents.progress_report import build_progress
+    from medmassage.record.demo import build_demo
+    from medmassage.rules.dates import today
+    from medmassage.store.db import connect
 
     root = ctx.find_root().obj
     chosen = db or (root.db_option if root else None)  # MEDMASSAGE_DB is never used here

@@ -29,7 +29,7 @@ ToOpt = Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last da
 
 def _period_bounds(from_, to):
     """--from/--to as days; a month given to --to that is still running ends today."""
-    from medmassage.dates import parse_period, today
+    from medmassage.rules.dates import parse_period, today
 
     first = parse_period("from", from_)[0] if from_ else None
     last = None
@@ -41,9 +41,9 @@ def _period_bounds(from_, to):
 
 
 def _format(fmt, output, default="md", to_folder=False):
+    from medmassage.cli.render import resolve_format
     from medmassage.documents import DOCUMENT_FORMATS
     from medmassage.errors import InputError
-    from medmassage.render import resolve_format
 
     chosen = resolve_format(fmt, output, DOCUMENT_FORMATS, default=default)
     if chosen == "pdf" and output is None and not to_folder:
@@ -105,9 +105,9 @@ def summary(
     file with -o records the report as sent, which restarts the report-due clock; printing it to
     stdout, or --preview, records nothing.
     """
-    from medmassage.dates import today
     from medmassage.errors import InputError
-    from medmassage.validate import parse_frequency, parse_int
+    from medmassage.rules.dates import today
+    from medmassage.rules.validate import parse_frequency, parse_int
 
     on = today()
     first, last = _period_bounds(from_, to)
@@ -129,13 +129,13 @@ def summary(
     if client is None:
         raise InputError("client", None, "name a client, or give --all-due -o DIR")
     chosen = _format(fmt, output)
-    from medmassage.cases import case_with_history
-    from medmassage.clients import find_client
     from medmassage.documents import render
-    from medmassage.render import staged_write
+    from medmassage.record.cases import case_with_history
+    from medmassage.record.clients import find_client
+    from medmassage.store.files import staged_write
 
     with database(ctx) as conn:
-        from medmassage.summary import (
+        from medmassage.documents.summary import (
             build_summary,
             check_period,
             default_period,
@@ -158,7 +158,7 @@ def summary(
             sys.stdout.flush()
             say("Preview only: not recorded as a report sent (write it with -o FILE to record).")
             return
-        from medmassage import db
+        from medmassage.store import db
 
         # A target that must never be replaced is refused before anything is recorded. The
         # file is put in place just before COMMIT (a report recorded as sent always has its
@@ -184,11 +184,9 @@ def summary(
 
 
 def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
-    from medmassage import db
+    from medmassage.cli.render import Col, print_rows
     from medmassage.documents import SUFFIXES, render
-    from medmassage.errors import InputError, MedmassageError
-    from medmassage.render import Col, print_rows, staged_write
-    from medmassage.summary import (
+    from medmassage.documents.summary import (
         build_summary,
         check_period,
         default_period,
@@ -197,6 +195,9 @@ def _all_due(ctx, folder: Path, fmt, on, first, last, preview, options) -> None:
         record_report,
         require_profile,
     )
+    from medmassage.errors import InputError, MedmassageError
+    from medmassage.store import db
+    from medmassage.store.files import staged_write
 
     if folder.exists() and not folder.is_dir():
         raise InputError("output", str(folder), "--all-due writes into a folder; this is a file")
@@ -308,11 +309,11 @@ def superbill(
     diagnoses. Unsigned visits are marked † and warned about; profile fields it lacks are named
     on stderr and printed as "not on file". Default period: this month so far.
     """
-    from medmassage.clients import find_client
-    from medmassage.dates import today
     from medmassage.documents import render
-    from medmassage.summary import check_period
-    from medmassage.superbill import billed_cases, build_superbill, default_period, money
+    from medmassage.documents.summary import check_period
+    from medmassage.documents.superbill import billed_cases, build_superbill, default_period, money
+    from medmassage.record.clients import find_client
+    from medmassage.rules.dates import today
 
     on = today()
     chosen = _format(fmt, output)
@@ -334,7 +335,7 @@ def superbill(
 def _write_after_warnings(output: Path | None, data: bytes, warnings: list[str]) -> None:
     """The document to `output` (or stdout), its warnings on stderr before it is in place: a
     target that cannot be written is refused first, alone, and nothing else is said."""
-    from medmassage.render import staged_write
+    from medmassage.store.files import staged_write
 
     if output is None:
         for message in warnings:
@@ -368,12 +369,12 @@ def notes(
     member id, diagnoses, period and number of visits. Unsigned drafts and void sessions are
     marked. Default period: the whole case up to today. Writing the file records nothing.
     """
-    from medmassage.cases import case_with_history
-    from medmassage.chartnotes import build_notes, default_period
-    from medmassage.clients import find_client
-    from medmassage.dates import today
     from medmassage.documents import render
-    from medmassage.summary import check_period
+    from medmassage.documents.chart_notes import build_notes, default_period
+    from medmassage.documents.summary import check_period
+    from medmassage.record.cases import case_with_history
+    from medmassage.record.clients import find_client
+    from medmassage.rules.dates import today
 
     on = today()
     chosen = _format(fmt, output)

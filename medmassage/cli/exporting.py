@@ -1,7 +1,7 @@
 """`medmassage export all` and `medmassage export fhir`: your data, out of the tool.
 
-Thin: the domain (medmassage.export, medmassage.fhir) reads and writes; this module parses the
-options, picks stdout or a file, and reports on stderr.
+Thin: the domain (medmassage.exchange.export, medmassage.exchange.fhir) reads and writes; this
+module parses the options, picks stdout or a file, and reports on stderr.
 """
 
 import sys
@@ -45,7 +45,7 @@ def all_(
     take your data elsewhere."""
     import io
 
-    from medmassage.export import (
+    from medmassage.exchange.export import (
         export_format,
         refuse_database_as_output,
         stream_to_file,
@@ -107,11 +107,11 @@ def fhir(
     """Export a client as an HL7 FHIR R4 Bundle: Patient, Practitioner, a Condition per
     diagnosis, an Encounter per session (void ones left out) and its pre/post pain scores
     (LOINC 72514-3). Default: all the client's cases; --case ID for one."""
-    from medmassage.cases import case_for_client
-    from medmassage.clients import find_client
-    from medmassage.db import read_snapshot
-    from medmassage.export import refuse_database_as_output, stream_to_file
-    from medmassage.fhir import build_bundle, bundle_bytes
+    from medmassage.exchange.export import refuse_database_as_output, stream_to_file
+    from medmassage.exchange.fhir import build_bundle, bundle_bytes
+    from medmassage.record.cases import case_for_client
+    from medmassage.record.clients import find_client
+    from medmassage.store.db import read_snapshot
 
     if output is not None:
         refuse_database_as_output(output, db_path(ctx))

@@ -20,9 +20,9 @@ def add(
     case: CaseOpt = None,
 ) -> None:
     """Add a functional goal to a client's case; prints its id."""
-    from medmassage.cases import case_for_client
-    from medmassage.clients import find_client
-    from medmassage.goals import add_goal
+    from medmassage.record.cases import case_for_client
+    from medmassage.record.clients import find_client
+    from medmassage.record.goals import add_goal
 
     with database(ctx) as conn:
         case_row = case_for_client(conn, find_client(conn, client), case)
@@ -41,10 +41,10 @@ def list_(
     output: OutputOpt = None,
 ) -> None:
     """A case's goals with their status."""
-    from medmassage.cases import case_with_history
-    from medmassage.clients import find_client
-    from medmassage.intake import goals
-    from medmassage.render import Col, print_rows, resolve_format
+    from medmassage.cli.render import Col, print_rows, resolve_format
+    from medmassage.record.cases import case_with_history
+    from medmassage.record.clients import find_client
+    from medmassage.record.intake import goals
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -72,7 +72,7 @@ def set_(
     ],
 ) -> None:
     """Set a goal's status: progressing, met or not-met."""
-    from medmassage.goals import set_goal_status
+    from medmassage.record.goals import set_goal_status
 
     with database(ctx) as conn:
         row = set_goal_status(conn, goal, status)

@@ -56,9 +56,9 @@ def sessions(
 
     --create-clients adds the clients the file names but the database lacks, and imports no session: a session needs a case (payer, prescription, diagnosis) that the file does not hold (exit 1). Open a case for each new client, then run the import again.
     """  # noqa: E501 (one line per paragraph: Typer's help keeps docstring line breaks)
-    from medmassage.importing import import_sessions
-    from medmassage.sessions import NOTICE_KINDS
-    from medmassage.textsafety import visible
+    from medmassage.exchange.import_sessions import import_sessions
+    from medmassage.record.sessions import NOTICE_KINDS
+    from medmassage.rules.textsafety import visible
 
     if str(file) == "-":
         file = Path("/dev/stdin")  # read into memory once, like any pipe (importing.ImportFile)

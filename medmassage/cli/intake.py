@@ -47,7 +47,7 @@ def _ask_missing(given) -> None:
     from rich.prompt import Prompt
 
     from medmassage.errors import InputError
-    from medmassage.validate import parse_pain, parse_regions, required_text
+    from medmassage.rules.validate import parse_pain, parse_regions, required_text
 
     while not (given.complaint or "").strip():
         answer = Prompt.ask("Chief complaint (in the client's words)")
@@ -127,10 +127,10 @@ def intake(
 
     On a terminal, missing required answers (complaint, pain, regions) are asked for; in a script they are an error.
     """  # noqa: E501 (one paragraph: Typer's help keeps docstring line breaks)
-    from medmassage.cases import case_for_client
-    from medmassage.clients import find_client
-    from medmassage.dates import parse_date
-    from medmassage.intake import IntakeInput, missing_answers, record_intake
+    from medmassage.record.cases import case_for_client
+    from medmassage.record.clients import find_client
+    from medmassage.record.intake import IntakeInput, missing_answers, record_intake
+    from medmassage.rules.dates import parse_date
 
     given = IntakeInput(
         complaint=complaint,
@@ -211,10 +211,10 @@ def intake_edit(
     psfs: PsfsOpt = None,
 ) -> None:
     """Complete or correct a case's intake: the options given replace what is recorded ("" clears an optional field; a list given replaces the list; goals are added; NDI/ODI/PSFS replace the intake day's scores). Audited."""  # noqa: E501
-    from medmassage.cases import find_case
-    from medmassage.dates import parse_date
     from medmassage.errors import InputError
-    from medmassage.intake import IntakeInput, edit_intake
+    from medmassage.record.cases import find_case
+    from medmassage.record.intake import IntakeInput, edit_intake
+    from medmassage.rules.dates import parse_date
 
     given = IntakeInput(
         complaint=complaint,
@@ -262,10 +262,10 @@ def measure_add(
     psfs: PsfsOpt = None,
 ) -> None:
     """Record outcome measures for a re-assessment."""
-    from medmassage.cases import case_for_client
-    from medmassage.clients import find_client
-    from medmassage.dates import parse_date, today
-    from medmassage.intake import MeasureInput, add_measures
+    from medmassage.record.cases import case_for_client
+    from medmassage.record.clients import find_client
+    from medmassage.record.intake import MeasureInput, add_measures
+    from medmassage.rules.dates import parse_date, today
 
     day = parse_date("date", date, allow_future=False) if date else today()
     given = MeasureInput(nprs=nprs, ndi=ndi, odi=odi, psfs=psfs or [])

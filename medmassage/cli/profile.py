@@ -48,7 +48,7 @@ def set_(
     ] = None,
 ) -> None:
     """Set profile fields; only the ones given change."""
-    from medmassage.profile import get_profile, missing_for_documents, set_profile
+    from medmassage.record.profile import get_profile, missing_for_documents, set_profile
 
     fields = {
         "name": name,
@@ -81,8 +81,8 @@ def set_(
 @guard
 def show(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Show the profile, fees and progress-report rules."""
-    from medmassage.profile import computer_zone, get_profile
-    from medmassage.render import print_record, resolve_format
+    from medmassage.cli.render import print_record, resolve_format
+    from medmassage.record.profile import computer_zone, get_profile
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:

@@ -21,12 +21,12 @@ def progress(
     output: OutputOpt = None,
 ) -> None:
     """Progress table: visits, pain pre→post, units, flags; baseline, change, MCID, due dates."""
-    from medmassage.cases import case_with_history
-    from medmassage.chart import build_progress
-    from medmassage.clients import find_client
-    from medmassage.dates import today
-    from medmassage.render import resolve_format
-    from medmassage.views import render_progress
+    from medmassage.cli.progress_view import render_progress
+    from medmassage.cli.render import resolve_format
+    from medmassage.documents.progress_report import build_progress
+    from medmassage.record.cases import case_with_history
+    from medmassage.record.clients import find_client
+    from medmassage.rules.dates import today
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:

@@ -1,7 +1,7 @@
 """`medmassage report …`: monthly, period and due reports for people and scripts (SPEC §7.3).
 
 Table on a terminal, JSON when stdout is not a terminal; CSV and Markdown on request; `-o FILE`
-infers the format from its extension. The keys are documented in medmassage/reports.py.
+infers the format from its extension. The keys are documented in medmassage/documents/reports.py.
 Exit codes: 0 done (also when items are due), 1 runtime problem, 2 bad input or usage,
 3 `report due --fail-if-due` listed something.
 """
@@ -31,7 +31,7 @@ ReportFormatOpt = Annotated[
 
 
 def _format(fmt, output) -> str:
-    from medmassage.render import is_terminal, resolve_format
+    from medmassage.cli.render import is_terminal, resolve_format
 
     return resolve_format(fmt, output, REPORT_FORMATS, default="table" if is_terminal() else "json")
 
@@ -41,9 +41,9 @@ def _n(count: int, word: str) -> str:
 
 
 def _print_period(report, fmt: str, output) -> None:
-    from medmassage.catalog import PAYER_TYPES
-    from medmassage.render import print_record
-    from medmassage.reports import RX_WINDOW_DAYS
+    from medmassage.cli.render import print_record
+    from medmassage.documents.reports import RX_WINDOW_DAYS
+    from medmassage.rules.catalog import PAYER_TYPES
 
     r = report
     data = r.to_dict()
@@ -101,8 +101,8 @@ def monthly(
     Default: the current calendar month up to today. Counts of what is due, expiring or over
     authorized are as of the period's last day.
     """
-    from medmassage.dates import today
-    from medmassage.reports import month_period, period_report
+    from medmassage.documents.reports import month_period, period_report
+    from medmassage.rules.dates import today
 
     chosen = _format(fmt, output)
     first, last = month_period(month, today())
@@ -137,8 +137,8 @@ def period(
     A period still running ends today. Counts of what is due, expiring or over authorized are
     as of the period's last day.
     """
-    from medmassage.dates import today
-    from medmassage.reports import explicit_period, period_report
+    from medmassage.documents.reports import explicit_period, period_report
+    from medmassage.rules.dates import today
 
     chosen = _format(fmt, output)
     first, last = explicit_period(from_, to, today())
@@ -183,9 +183,9 @@ def due(
 
     Exit code 0 even when items are listed; with --fail-if-due, 3 when anything is listed.
     """
-    from medmassage.dates import today
-    from medmassage.render import Col, print_rows
-    from medmassage.reports import DUE_KEYS, due_items, parse_within
+    from medmassage.cli.render import Col, print_rows
+    from medmassage.documents.reports import DUE_KEYS, due_items, parse_within
+    from medmassage.rules.dates import today
 
     chosen = _format(fmt, output)
     days = parse_within(within)

@@ -1,4 +1,4 @@
-"""`medmassage session search TEXT [CLIENT]`: find words in the notes (medmassage/search.py).
+"""`medmassage session search TEXT [CLIENT]`: find words in the notes (medmassage/record/search.py).
 
 Registered on the `session` group by the last line of cli/sessions.py. Imports nothing beyond
 what that module has loaded already until the command runs, so `session log` pays nothing.
@@ -81,10 +81,10 @@ def search(
     JSON and CSV the snippet is plain text (JSON gives the matches' offsets in "marks").
     Voided sessions are listed, marked void (--no-void leaves them out).
     """
-    from medmassage.cases import find_case
-    from medmassage.dates import parse_span
-    from medmassage.render import resolve_format
-    from medmassage.search import check_limit, fts_query, search_sessions
+    from medmassage.cli.render import resolve_format
+    from medmassage.record.cases import find_case
+    from medmassage.record.search import check_limit, fts_query, search_sessions
+    from medmassage.rules.dates import parse_span
 
     chosen = resolve_format(fmt, output, SEARCH_FORMATS)
     fts_query(text)  # a query with nothing to find is refused before the database is opened
@@ -116,8 +116,8 @@ def search(
 def _client_id(conn, client: str | None, text: str) -> int | None:
     """The CLIENT argument's client; a word that names none was most likely meant as a second
     word to search for (`session search lumbar stiffness`): the error says how to give it."""
-    from medmassage.clients import find_client
     from medmassage.errors import InputError
+    from medmassage.record.clients import find_client
 
     if not client:
         return None
@@ -132,7 +132,8 @@ def _client_id(conn, client: str | None, text: str) -> int | None:
 
 
 def _print(found, fmt: str, output: Path | None) -> None:
-    from medmassage.render import csv_text, is_terminal, json_text, on_screen, write_output
+    from medmassage.cli.render import csv_text, is_terminal, json_text, on_screen
+    from medmassage.store.files import write_output
 
     rows = [hit.to_dict() for hit in found.hits]
     if fmt == "json":
@@ -147,7 +148,7 @@ def _print(found, fmt: str, output: Path | None) -> None:
     if output is None and is_terminal():
         _rich_table(found, title)
         return
-    from medmassage.render import Col, plain_table
+    from medmassage.cli.render import Col, plain_table
 
     for row, hit in zip(rows, found.hits, strict=True):
         row["field"] = _field_words(hit)
@@ -176,7 +177,7 @@ def _status_word(status: str) -> str:
 
 
 def _field_words(hit) -> str:
-    from medmassage.search import FIELD_LABELS
+    from medmassage.record.search import FIELD_LABELS
 
     more = len(hit.matches) - 1
     return FIELD_LABELS[hit.best.field] + (f" (+{more})" if more > 0 else "")
@@ -189,8 +190,8 @@ def _rich_table(found, title: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from medmassage.render import console
-    from medmassage.textsafety import visible
+    from medmassage.cli.render import console
+    from medmassage.rules.textsafety import visible
 
     table = Table(
         title=Text(visible(title)),

@@ -97,7 +97,7 @@ def _write_in_editor(ctx: typer.Context, template: str) -> Written | None:
     (nothing to save). A note that cannot be read is reopened with the problem on top (on a
     terminal) or kept in a recovery file whose path the error names; never lost."""
     from medmassage.errors import InputError
-    from medmassage.sessions import COMMENT, parse_soap_text
+    from medmassage.record.sessions import COMMENT, parse_soap_text
 
     text = _edit(ctx, template)
     while True:
@@ -127,7 +127,7 @@ def _write_in_editor(ctx: typer.Context, template: str) -> Written | None:
 
 
 def _keep(ctx: typer.Context, text: str) -> Path:
-    from medmassage.recovery import keep
+    from medmassage.store.recovery import keep
 
     return keep(text, db_path(ctx))
 
@@ -194,7 +194,7 @@ def _read_edited(ctx: typer.Context, path: Path, editor: str) -> str:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             problem = "is not UTF-8 text (save it as UTF-8)"
-    from medmassage.recovery import keep_file
+    from medmassage.store.recovery import keep_file
 
     kept = keep_file(path, db_path(ctx))
     raise InputError(
@@ -301,10 +301,9 @@ def log(
     `--again` repeats the case's last visit; on a terminal, what is missing is asked for (the
     last visit's techniques and regions offered), in a script it is an error. `--template NAME`
     fills the note from a template; `;name` phrase shortcuts expand when the note is saved."""
-    from medmassage.cases import case_for_client
-    from medmassage.clients import find_client
-    from medmassage.dates import parse_date_time, today
-    from medmassage.sessions import (
+    from medmassage.record.cases import case_for_client
+    from medmassage.record.clients import find_client
+    from medmassage.record.sessions import (
         SessionInput,
         check_session,
         log_session,
@@ -313,6 +312,7 @@ def log(
         repeat_visit,
         soap_template,
     )
+    from medmassage.rules.dates import parse_date_time, today
 
     _check_text_format(fmt)
     _one_notes_source(notes_file, edit)
@@ -407,8 +407,8 @@ def _complete_log(conn, case_row, given):
     """What session log is missing: asked for on a terminal (the last visit's techniques and
     regions as defaults), else refused in one line (exit 2). Returns (given, _Offered)."""
     from medmassage.errors import InputError
-    from medmassage.sessions import custom_techniques, last_visit
-    from medmassage.validate import parse_pain, parse_regions, parse_technique
+    from medmassage.record.sessions import custom_techniques, last_visit
+    from medmassage.rules.validate import parse_pain, parse_regions, parse_technique
 
     missing = _missing_for_log(given)
     if not missing:
@@ -473,7 +473,7 @@ def _ask(field: str, label: str, parse, default: str | None = None):
     """One question on the terminal until the answer parses: (value, True if Enter took the
     default). End of input (Ctrl-D) gives up, saving nothing."""
     from medmassage.errors import InputError
-    from medmassage.textsafety import visible
+    from medmassage.rules.textsafety import visible
 
     prompt = f"{label} [{visible(default)}]: " if default else f"{label}: "
     while True:
@@ -491,7 +491,7 @@ def _ask(field: str, label: str, parse, default: str | None = None):
 
 def _say_repeated(typed, given, last) -> None:
     """The receipt of --again: what was repeated, from which visit, and what was given instead."""
-    from medmassage.sessions import repeated_parts
+    from medmassage.record.sessions import repeated_parts
 
     parts = repeated_parts(typed, given, last)
     shown = []
@@ -532,7 +532,7 @@ def _template(conn, name: str | None):
     module is imported only then: session log's start-up stays as it was)."""
     if name is None:
         return None
-    from medmassage.notetemplates import template_notes
+    from medmassage.record.notetemplates import template_notes
 
     return template_notes(conn, name)
 
@@ -541,7 +541,7 @@ def _fill(notes, chosen):
     """(notetemplates.Filled or None, the note): `chosen`'s sections in the empty ones."""
     if chosen is None:
         return None, dict(notes or {})
-    from medmassage.notetemplates import fill_notes
+    from medmassage.record.notetemplates import fill_notes
 
     filled = fill_notes(notes, chosen)
     return filled, filled.notes
@@ -549,7 +549,7 @@ def _fill(notes, chosen):
 
 def _say_template(name: str, filled, in_editor: bool = False) -> None:
     """What a template gave the note: the sections it filled, and those it left as written."""
-    from medmassage.sessions import NOTE_HEADINGS
+    from medmassage.record.sessions import NOTE_HEADINGS
 
     def words(keys: list[str]) -> str:
         return ", ".join(NOTE_HEADINGS[k].lower() for k in keys)
@@ -629,10 +629,9 @@ def edit_(
 ) -> None:
     """Correct a draft before signing: any option of session log. Units, the prescription
     check and the warnings are worked out again; a signed note takes an addendum instead."""
-    from medmassage.cases import parse_case_id
-    from medmassage.dates import parse_date_time
     from medmassage.errors import InputError
-    from medmassage.sessions import (
+    from medmassage.record.cases import parse_case_id
+    from medmassage.record.sessions import (
         SessionEdit,
         draft_notes,
         edit_session,
@@ -641,6 +640,7 @@ def edit_(
         parse_soap_text,
         soap_template,
     )
+    from medmassage.rules.dates import parse_date_time
 
     _check_text_format(fmt)
     _one_notes_source(notes_file, edit)
@@ -733,7 +733,7 @@ def _one_notes_source(notes_file: str | None, edit: bool) -> None:
 def _report(client, logged, fmt: str | None, done: str) -> None:
     """What session log and session edit print: the receipt (or JSON), then warnings."""
     if fmt == "json":
-        from medmassage.render import json_text, on_screen
+        from medmassage.cli.render import json_text, on_screen
 
         authorization = logged.authorization
         print(
@@ -770,7 +770,7 @@ def _report(client, logged, fmt: str | None, done: str) -> None:
     else:
         state = "signed" if logged.signed else "draft — sign with: medmassage session sign "
         state += "" if logged.signed else str(logged.session_id)
-        from medmassage.textsafety import visible
+        from medmassage.rules.textsafety import visible
 
         print(
             visible(
@@ -821,12 +821,13 @@ def list_(
     output: OutputOpt = None,
 ) -> None:
     """List sessions, oldest first, with visit numbers and flags as they stand now."""
-    from medmassage.cases import find_case
-    from medmassage.clients import find_client
-    from medmassage.dates import parse_span
-    from medmassage.render import print_rows, resolve_format
-    from medmassage.sessions import list_sessions
-    from medmassage.views import SESSION_COLUMNS, SESSION_KEYS, visit_flag_words
+    from medmassage.cli.progress_view import SESSION_COLUMNS, SESSION_KEYS
+    from medmassage.cli.render import print_rows, resolve_format
+    from medmassage.documents.progress_report import visit_flag_words
+    from medmassage.record.cases import find_case
+    from medmassage.record.clients import find_client
+    from medmassage.record.sessions import list_sessions
+    from medmassage.rules.dates import parse_span
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     start, end = parse_span(from_, to)
@@ -849,13 +850,13 @@ def list_(
 
 
 def _show_chart_note(ctx, session_id: int, fmt: str, output, verify: bool) -> None:
-    """`session show ID -o visit.pdf`: one visit's chart note (chartnotes.visit_notes), written
+    """`session show ID -o visit.pdf`: one visit's chart note (chart_notes.visit_notes), written
     as `notes` writes a period's; --verify's answer goes to stderr."""
-    from medmassage.chartnotes import visit_notes
-    from medmassage.dates import today
     from medmassage.documents import render
+    from medmassage.documents.chart_notes import visit_notes
     from medmassage.errors import InputError
-    from medmassage.render import write_file
+    from medmassage.rules.dates import today
+    from medmassage.store.files import write_file
 
     if fmt == "table":
         fmt = "md"  # a chart note is a document: Markdown on the screen
@@ -865,8 +866,8 @@ def _show_chart_note(ctx, session_id: int, fmt: str, output, verify: bool) -> No
     with database(ctx) as conn:
         note = visit_notes(conn, session_id, today())
         if verify:
-            from medmassage.audit import verify_record
-            from medmassage.db import read_snapshot
+            from medmassage.store.checkup import verify_record
+            from medmassage.store.db import read_snapshot
 
             with read_snapshot(conn):
                 verified = verify_record(conn, "session", session_id)
@@ -914,9 +915,9 @@ def show(
     the layout of `medmassage notes`: the note, CPT lines, addenda and signature, for an
     adjuster.
     """
-    from medmassage.render import print_record, resolve_format
-    from medmassage.sessions import NOTE_HEADINGS, parse_session_id, session_detail
-    from medmassage.views import visit_flag_words
+    from medmassage.cli.render import print_record, resolve_format
+    from medmassage.documents.progress_report import visit_flag_words
+    from medmassage.record.sessions import NOTE_HEADINGS, parse_session_id, session_detail
 
     chosen = resolve_format(fmt, output, ("table", "json", "md", "pdf", "html"))
     if chart_note or chosen in ("pdf", "html"):
@@ -926,8 +927,8 @@ def show(
     with database(ctx) as conn:
         data = session_detail(conn, parse_session_id(session))
         if verify:
-            from medmassage.audit import verify_record
-            from medmassage.db import read_snapshot
+            from medmassage.store.checkup import verify_record
+            from medmassage.store.db import read_snapshot
 
             with read_snapshot(conn):
                 verified = verify_record(conn, "session", data["id"])
@@ -999,7 +1000,7 @@ def sign(
 ) -> None:
     """Sign session notes (one or several); they are locked from then on (corrections are
     addenda). All or none: one that is signed or void already signs none."""
-    from medmassage.sessions import parse_session_id, sign_sessions
+    from medmassage.record.sessions import parse_session_id, sign_sessions
 
     ids = [parse_session_id(s) for s in sessions]
     with database(ctx) as conn:
@@ -1019,7 +1020,7 @@ def amend(
 ) -> None:
     """Add a dated addendum to a session (signed notes are corrected this way). Phrase
     shortcuts (`;tol`) expand as in a note."""
-    from medmassage.sessions import amend_session, parse_session_id
+    from medmassage.record.sessions import amend_session, parse_session_id
 
     session_id = parse_session_id(session)
     with database(ctx) as conn:
@@ -1038,7 +1039,7 @@ def void(
     ],
 ) -> None:
     """Void a session: it stays on record with the reason but no longer counts as a visit."""
-    from medmassage.sessions import parse_session_id, void_session
+    from medmassage.record.sessions import parse_session_id, void_session
 
     session_id = parse_session_id(session)
     with database(ctx) as conn:

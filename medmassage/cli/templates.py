@@ -63,8 +63,8 @@ def template_add(
         _write_in_editor,
     )
     from medmassage.errors import InputError
-    from medmassage.notetemplates import add_template, check_may_add, get_template
-    from medmassage.sessions import NOTE_FIELDS, parse_soap_text, soap_template
+    from medmassage.record.notetemplates import add_template, check_may_add, get_template
+    from medmassage.record.sessions import NOTE_FIELDS, parse_soap_text, soap_template
 
     _one_notes_source(notes_file, edit)
     if not notes_file and not edit:
@@ -90,7 +90,7 @@ def template_add(
             notes = written.notes
         with _keeping(ctx, written):
             saved = add_template(conn, name, notes, force)
-    from medmassage.sessions import NOTE_HEADINGS
+    from medmassage.record.sessions import NOTE_HEADINGS
 
     sections = ", ".join(NOTE_HEADINGS[k].lower() for k in saved.sections)
     say(
@@ -104,9 +104,9 @@ def template_add(
 @guard
 def template_list(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Note templates: shipped ones (until you replace them) and yours."""
-    from medmassage.notetemplates import list_templates
-    from medmassage.render import Col, print_rows, resolve_format
-    from medmassage.sessions import NOTE_FIELDS, NOTE_HEADINGS
+    from medmassage.cli.render import Col, print_rows, resolve_format
+    from medmassage.record.notetemplates import list_templates
+    from medmassage.record.sessions import NOTE_FIELDS, NOTE_HEADINGS
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -138,10 +138,11 @@ def template_show(
 ) -> None:
     """Show a template under its # headings: the text `template add NAME --force --notes-file`
     reads back, so `template show NAME > t.md`, edited, replaces it."""
+    from medmassage.cli.render import json_text, on_screen
     from medmassage.errors import InputError
-    from medmassage.notetemplates import get_template, template_text
-    from medmassage.render import json_text, on_screen, write_output
-    from medmassage.sessions import NOTE_FIELDS
+    from medmassage.record.notetemplates import get_template, template_text
+    from medmassage.record.sessions import NOTE_FIELDS
+    from medmassage.store.files import write_output
 
     chosen = (fmt or "text").strip().lower()
     if chosen not in ("text", "json"):
@@ -167,7 +168,7 @@ def template_show(
 def template_remove(ctx: typer.Context, template: TemplateArg) -> None:
     """Remove a template (a shipped one too: it does not come back). Notes made from it keep
     their text."""
-    from medmassage.notetemplates import remove_template
+    from medmassage.record.notetemplates import remove_template
 
     with database(ctx) as conn:
         name = remove_template(conn, template)
@@ -194,7 +195,7 @@ def phrase_add(
     """Add a phrase shortcut: `;NAME` in note text (any SOAP section, home care, feedback, an
     addendum, a template) becomes TEXT when the note is saved. Only as a whole word: not inside
     one (`x;tol`). Replacing one needs --force."""
-    from medmassage.phrases import add_phrase, parse_name
+    from medmassage.record.phrases import add_phrase, parse_name
 
     with database(ctx, start=True) as conn:
         replaced = add_phrase(conn, name, text, force)
@@ -206,8 +207,8 @@ def phrase_add(
 @guard
 def phrase_list(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) -> None:
     """Phrase shortcuts, and the text each expands to."""
-    from medmassage.phrases import list_phrases
-    from medmassage.render import Col, print_rows, resolve_format
+    from medmassage.cli.render import Col, print_rows, resolve_format
+    from medmassage.record.phrases import list_phrases
 
     chosen = resolve_format(fmt, output, ("table", "json", "csv", "md"))
     with database(ctx) as conn:
@@ -230,7 +231,7 @@ def phrase_list(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = N
 def phrase_remove(ctx: typer.Context, phrase: PhraseArg) -> None:
     """Remove a phrase shortcut (a shipped one too: it does not come back). Notes already saved
     keep their text; `;NAME` typed later stays as typed."""
-    from medmassage.phrases import parse_name, remove_phrase
+    from medmassage.record.phrases import parse_name, remove_phrase
 
     with database(ctx) as conn:
         remove_phrase(conn, phrase)

@@ -26,7 +26,9 @@ def layout(kind: str, data: dict) -> Document:
 
 def render(kind: str, data: dict, fmt: str) -> bytes:
     if fmt == "json":
-        from medmassage.textsafety import json_visible  # the same data, nothing raw on a screen
+        from medmassage.rules.textsafety import (
+            json_visible,  # the same data, nothing raw on a screen
+        )
 
         return (json_visible(json.dumps(data, indent=2, ensure_ascii=False)) + "\n").encode()
     doc = layout(kind, data)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from medmassage.catalog import REGIONS
+from medmassage.rules.catalog import REGIONS
 
 VIEW_W = 64.0
 VIEW_H = 200.0

@@ -14,7 +14,7 @@ from medmassage.documents.layout import (
     Text,
     Title,
 )
-from medmassage.textsafety import visible
+from medmassage.rules.textsafety import visible
 
 
 def _esc(text: str) -> str:

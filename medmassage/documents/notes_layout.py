@@ -1,6 +1,6 @@
 """The chart notes of a period (or of one visit), laid out as document blocks.
 
-Built from the JSON dict of chartnotes.ChartNotes with the block classes of layout.py, so
+Built from the JSON dict of chart_notes.ChartNotes with the block classes of layout.py, so
 pdf.py, html.py and markdown.py draw it as they draw the summary and the superbill: a cover
 (who and what: provider, client, payer and ids, diagnoses, the period and its visits), then
 every visit in order: its facts and CPT lines, an attention box if it is an unsigned draft or
@@ -21,7 +21,7 @@ from medmassage.documents.layout import (
 )
 
 # The note's sections, headed as `session log --edit` heads them (one table: sessions.py).
-from medmassage.sessions import NOTE_HEADINGS
+from medmassage.record.sessions import NOTE_HEADINGS
 
 NONE = "not on file"
 NOT_RECORDED = "not recorded"
