@@ -169,3 +169,33 @@ def peak_rss(*args: str) -> int:
     peak, code = result.stderr.strip().splitlines()[-1].split()
     assert code in ("0", "None"), result.stderr
     return int(peak)
+
+
+# The independent X12 validator (pyx12) for the 837P files tests write.
+@pytest.fixture(scope="session")
+def maps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pyx12's map folder, with the 837P A1 map registered for GS08 005010X222A2 as well
+    (pyx12 4.0 ships the A1 rules only; see tests/test_claim_x12.py)."""
+    import shutil
+
+    import pyx12
+
+    source = Path(pyx12.__file__).parent / "map"
+    target = tmp_path_factory.mktemp("pyx12-maps") / "map"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    a1, a2 = "<code>005010X222A1</code>", "<code>005010X222A2</code>"
+
+    professional = (source / "837.5010.X222.A1.xml").read_text()
+    assert professional.count(a1) == 1  # GS08 only; ST03 is not a coded list in the map
+    (target / "837.5010.X222.A2.xml").write_text(professional.replace(a1, a2))
+
+    control = (target / "x12.control.00501.xml").read_text()
+    assert control.count(a1) == 1
+    (target / "x12.control.00501.xml").write_text(control.replace(a1, f"{a1}{a2}"))
+
+    index = (target / "maps.xml").read_text()
+    entry = '<map vriic="005010X222A1" fic="HC" abbr="837P">837.5010.X222.A1.xml</map>'
+    assert index.count(entry) == 1
+    extra = entry.replace("X222A1", "X222A2").replace("X222.A1", "X222.A2")
+    (target / "maps.xml").write_text(index.replace(entry, entry + extra))
+    return target

@@ -315,7 +315,11 @@ def test_case_open_with_every_option(cli, db_path):
         "close_date": None,
         "close_reason": None,
         "opened": None,
-    }
+    } | dict.fromkeys(  # the claim details (migration 12): none given here
+        ("payer_id", "payer_address", "insured_name", "insured_relationship", "insured_dob",
+         "insured_sex", "insured_address", "group_number", "employer", "accident_state",
+         "account_number", "unable_from", "unable_to")
+    )  # fmt: skip
     # The prescription is the case's first authorization (valid from the date written).
     authorization = one(db_path, "SELECT * FROM authorization WHERE case_id = 1")
     assert dict(authorization) | {"created": None} == {

@@ -43,6 +43,7 @@ def test_the_command_tree_is_what_the_readme_documents():
         "catalog techniques", "catalog regions", "catalog conditions",
         "catalog add-technique", "db path", "db check", "db reindex", "db backup", "db restore",
         "db encrypt", "db decrypt", "db rekey", "demo", "completion",
+        "claim create", "claim show", "claim list", "claim void", "claim print", "claim export",
     }  # fmt: skip
     assert names == expected
 

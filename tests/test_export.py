@@ -46,7 +46,8 @@ def db_rows(db: Path, table: str) -> list[dict]:
 def build_full_practice(cli: Cli) -> None:
     """A row in every table: profile, fees, a report rule, a custom technique, two clients,
     cases with diagnoses, an intake with goals and measures, signed/draft/void sessions, an
-    addendum, a recorded progress summary and, through all of it, the audit log."""
+    addendum, a recorded progress summary, a claim rule and a claim exported as an 837P and,
+    through all of it, the audit log."""
     cli(
         "profile", "set", "--name", "Dana Whitfield", "--credentials", "LMT",
         "--license-number", "MA60512345", "--license-state", "WA", "--npi", "1234567893",
@@ -97,6 +98,20 @@ def build_full_practice(cli: Cli) -> None:
         "--technique", "deep-tissue=45", "--region", "lower-back",
     )  # fmt: skip
     cli("summary", "Zoë", "-f", "json", "-o", str(cli.db.parent / "summary.json"))
+    # A claim sent as an 837P: claim, claim_line, claim_rule and x12_interchange rows.
+    cli(
+        "profile", "set", "--tax-id", "91-1234567", "--tax-id-kind", "ein",
+        "--phone", "360-555-0142", "--address", "412 Cedar St\nOlympia WA 98501-2233",
+        "--claim-modifier", "health=59", "--submitter-id", "CSMM0042",
+        "--receiver-id", "CLEARHOUSE1", "--receiver-name", "Example Clearinghouse",
+    )  # fmt: skip
+    cli("client", "edit", "Zoë", "--address", "18 Harbor View Rd, Bellingham, WA 98226")
+    cli(
+        "case", "edit", "1", "--policy", "RBS88120455", "--payer-id", "00934",
+        "--payer-address", "PO Box 30271, Salt Lake City, UT 84130",
+    )  # fmt: skip
+    cli("claim", "create", "Zoë")
+    cli("claim", "export", "1", "-o", str(cli.db.parent / "claims.837"))
 
 
 @pytest.fixture
@@ -162,7 +177,7 @@ def test_json_export_values_round_trip_exactly(full: Cli, db_path: Path, tmp_pat
     assert len(tables["progress_report"]) == 1
     assert {g["text"] for g in tables["goal"]} >= {"Sit at desk 2 h", "Sleep through the night"}
     assert {m["kind"] for m in tables["measure"]} == {"ndi", "psfs", "nprs"}
-    assert tables["profile"][0]["address"] == "412 Cedar St\nOlympia WA 98501"
+    assert tables["profile"][0]["address"] == "412 Cedar St\nOlympia WA 98501-2233"
     # JSON-list columns stay the JSON text they are stored as (documented in export.py).
     assert tables["session"][0]["regions"] == '["neck"]'
     assert json.loads(tables["authorization"][0]["areas_ordered"]) == ["neck"]

@@ -196,8 +196,9 @@ def test_upgrade_keeps_every_row_and_adds_the_protections(tmp_path, version):
         baseline = conn.execute(
             "SELECT entity, count(*) FROM audit WHERE action = 'baseline' GROUP BY entity"
         ).fetchall()
+        # The case twice: M007's baseline and M012's (its new claim columns change its digest).
         assert dict(map(tuple, baseline)) == {
-            "client": 1, "case": 1, "authorization": 1, "session": 1, "progress_report": 1,
+            "client": 1, "case": 2, "authorization": 1, "session": 1, "progress_report": 1,
         } | {e: n for e, n in map(tuple, baseline) if e not in (
             "client", "case", "authorization", "session", "progress_report")}  # fmt: skip
         seeded = conn.execute(SEEDED_ROWS).fetchone()[0]  # M011's shipped templates, phrases
@@ -431,9 +432,10 @@ def test_m009_adds_the_time_zone_and_chains_the_profiles_new_digest(tmp_path, mo
     check = cli("db", "check")  # migrates on open, then checks
     assert all(line.split(": ", 1)[1].startswith("ok") for line in check.stdout.splitlines())
     assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
-    assert _profile_baselines(path) == 2
+    assert _profile_baselines(path) == 3  # M009's, then M012's (its claim columns)
     after = query(path, "SELECT * FROM profile")
-    assert [tuple(r)[:-1] for r in after] == before  # every old value kept, time_zone added
+    # every old value kept, time_zone added (M012's claim columns come after it)
+    assert [tuple(r)[: len(before[0])] for r in after] == before
     assert after[0]["time_zone"] is None
     # The column holds a zone name, nothing longer.
     raw = sqlite3.connect(path)
@@ -458,4 +460,5 @@ def test_m009_chains_nothing_for_a_practice_without_a_profile(tmp_path, monkeypa
     assert cli("db", "check").exit_code == 0
     assert query(path, "PRAGMA user_version")[0][0] == migrations.LATEST_VERSION
     seeded = query(path, SEEDED_ROWS)[0][0]  # M011's shipped templates and phrases, no profile
-    assert query(path, "SELECT count(*) FROM audit")[0][0] == audit_rows + seeded
+    cases = query(path, "SELECT count(*) FROM care_case")[0][0]  # M012's case baselines
+    assert query(path, "SELECT count(*) FROM audit")[0][0] == audit_rows + seeded + cases

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "summary": ("documents", "summary", "Insurer progress summary: PDF, HTML, Markdown or JSON."),
     "superbill": ("documents", "superbill", "Superbill for FSA/HSA or self-pay reimbursement."),
     "notes": ("documents", "notes", "Chart notes of a period, signed, for an adjuster."),
+    "claim": ("claims", "app", "CMS-1500 claims and 837P files from signed visits."),
     "report": ("reports", "app", "Monthly, period and due reports (JSON/CSV for scripts)."),
     "export": ("exporting", "app", "Export everything (JSON/CSV), or a client as a FHIR bundle."),
     "import": ("importing", "app", "Import sessions from another system (CSV)."),

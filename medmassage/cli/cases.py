@@ -27,6 +27,58 @@ FromOpt = Annotated[
     ),
 ]
 
+# What a claim needs beyond the case (CMS-1500 box numbers; the 837P payer). Shared by `case
+# open` and `case edit` (where "" clears one).
+PayerIdOpt = Annotated[
+    str | None,
+    typer.Option(metavar="ID", help="The payer's id at your clearinghouse (837P), e.g. 91051."),
+]
+PayerAddressOpt = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="The payer's claims address: street, city, ST ZIP."),
+]
+InsuredNameOpt = Annotated[
+    str | None,
+    typer.Option(metavar="TEXT", help="The insured (policyholder), box 4, when not the client."),
+]
+InsuredRelationshipOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="self|spouse|child|other",
+        help="The client's relationship to the insured, box 6 (unset: self).",
+    ),
+]
+InsuredDobOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="The insured's date of birth, box 11a.")
+]
+InsuredSexOpt = Annotated[
+    str | None, typer.Option(metavar="female|male", help="The insured's sex, box 11a.")
+]
+InsuredAddressOpt = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="The insured's address, box 7: street, city, ST ZIP."),
+]
+GroupNumberOpt = Annotated[
+    str | None, typer.Option(metavar="TEXT", help="The insured's group number, box 11.")
+]
+EmployerOpt = Annotated[
+    str | None, typer.Option(metavar="TEXT", help="The employer (workers' comp: at the injury).")
+]
+AccidentStateOpt = Annotated[
+    str | None,
+    typer.Option(metavar="ST", help="State of the auto accident, box 10b, e.g. WA."),
+]
+AccountNumberOpt = Annotated[
+    str | None,
+    typer.Option(metavar="TEXT", help="Your patient account number for the case, box 26."),
+]
+UnableFromOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="First day unable to work, box 16.")
+]
+UnableToOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="Last day unable to work, box 16.")
+]
+
 
 @app.command("open")
 @guard
@@ -84,6 +136,19 @@ def open_(
     referrer_credentials: CredentialsOpt = None,
     auth_number: AuthNumberOpt = None,
     from_: FromOpt = None,
+    payer_id: PayerIdOpt = None,
+    payer_address: PayerAddressOpt = None,
+    insured_name: InsuredNameOpt = None,
+    insured_relationship: InsuredRelationshipOpt = None,
+    insured_dob: InsuredDobOpt = None,
+    insured_sex: InsuredSexOpt = None,
+    insured_address: InsuredAddressOpt = None,
+    group_number: GroupNumberOpt = None,
+    employer: EmployerOpt = None,
+    accident_state: AccidentStateOpt = None,
+    account_number: AccountNumberOpt = None,
+    unable_from: UnableFromOpt = None,
+    unable_to: UnableToOpt = None,
 ) -> None:
     """Open a case (one claim, one condition): payer, diagnoses, and the prescription with its
     visits authorized, the case's first authorization. Prints the case id."""
@@ -109,6 +174,19 @@ def open_(
         referrer_credentials=referrer_credentials,
         auth_number=auth_number,
         valid_from=from_,
+        payer_id=payer_id,
+        payer_address=payer_address,
+        insured_name=insured_name,
+        insured_relationship=insured_relationship,
+        insured_dob=insured_dob,
+        insured_sex=insured_sex,
+        insured_address=insured_address,
+        group_number=group_number,
+        employer=employer,
+        accident_state=accident_state,
+        account_number=account_number,
+        unable_from=unable_from,
+        unable_to=unable_to,
     )
     with database(ctx) as conn:
         row = find_client(conn, client)
@@ -228,6 +306,15 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
         ("Claim", data["claim"]),
         ("Date of injury", data["injury_date"]),
         ("Adjuster", data["adjuster"]),
+        ("Payer ID", data["payer_id"]),
+        ("Payer address", data["payer_address"]),
+        ("Insured", _insured_line(data)),
+        ("Insured address", data["insured_address"]),
+        ("Group number", data["group_number"]),
+        ("Employer", data["employer"]),
+        ("Accident state", data["accident_state"]),
+        ("Unable to work", _unable_line(data["unable_from"], data["unable_to"])),
+        ("Account number", data["account_number"]),
         (
             "Referrer",
             data["referrer"] + (f" (NPI {data['referrer_npi']})" if data["referrer_npi"] else ""),
@@ -268,6 +355,27 @@ def show(ctx: typer.Context, case: CaseArg, fmt: FormatOpt = None, output: Outpu
         ),
     ]
     print_record(pairs, data, chosen, output)
+
+
+def _insured_line(data: dict) -> str | None:
+    """`Sam Doe (spouse), born 1979-03-14, male`; None when nothing about the insured is set."""
+    keys = ("insured_name", "insured_relationship", "insured_dob", "insured_sex")
+    if not any(data[k] for k in keys):
+        return None
+    relationship = data["insured_relationship"] or "self"
+    who = data["insured_name"] or ("the client" if relationship == "self" else "name not set")
+    parts = [f"{who} ({relationship})"]
+    if data["insured_dob"]:
+        parts.append(f"born {data['insured_dob']}")
+    if data["insured_sex"]:
+        parts.append(data["insured_sex"])
+    return ", ".join(parts)
+
+
+def _unable_line(start: str | None, end: str | None) -> str | None:
+    if not start and not end:
+        return None
+    return f"{start or '?'} to {end or '?'}"
 
 
 def _authorization_line(a, used: dict[int, int], current, state: str) -> str:
@@ -386,9 +494,22 @@ def edit(
         str | None,
         typer.Option(metavar="cms|ama", help="Units rule for drafts and later visits."),
     ] = None,
+    payer_id: PayerIdOpt = None,
+    payer_address: PayerAddressOpt = None,
+    insured_name: InsuredNameOpt = None,
+    insured_relationship: InsuredRelationshipOpt = None,
+    insured_dob: InsuredDobOpt = None,
+    insured_sex: InsuredSexOpt = None,
+    insured_address: InsuredAddressOpt = None,
+    group_number: GroupNumberOpt = None,
+    employer: EmployerOpt = None,
+    accident_state: AccidentStateOpt = None,
+    account_number: AccountNumberOpt = None,
+    unable_from: UnableFromOpt = None,
+    unable_to: UnableToOpt = None,
 ) -> None:
-    """Change a case's payer details, diagnoses or units rule ("" clears an optional field).
-    Audited; signed visits keep the units they were billed with."""
+    """Change a case's payer and claim details, diagnoses or units rule ("" clears an optional
+    field). Audited; signed visits keep the units they were billed with."""
     from medmassage.errors import InputError
     from medmassage.record.cases import CaseEdit, edit_case, find_case
 
@@ -400,13 +521,27 @@ def edit(
         injury_date=injury_date,
         dx=dx,
         units_rule=units_rule,
+        payer_id=payer_id,
+        payer_address=payer_address,
+        insured_name=insured_name,
+        insured_relationship=insured_relationship,
+        insured_dob=insured_dob,
+        insured_sex=insured_sex,
+        insured_address=insured_address,
+        group_number=group_number,
+        employer=employer,
+        accident_state=accident_state,
+        account_number=account_number,
+        unable_from=unable_from,
+        unable_to=unable_to,
     )
     if all(v is None for v in given):
         raise InputError(
             "case",
             case,
             "nothing to change: give --payer-name, --policy, --claim, --adjuster, "
-            "--injury-date, --dx or --units-rule",
+            "--injury-date, --dx, --units-rule or a claim detail (see: medmassage case edit "
+            "--help)",
         )
     with database(ctx) as conn:
         row = find_case(conn, case)

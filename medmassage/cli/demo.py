@@ -55,5 +55,7 @@ def demo(
         "session list --from last month",
         f"summary {first} -o {first.lower()}-progress.pdf",
         f"superbill {first} --from 'last month' -o {first.lower()}-superbill.pdf",
+        "claim create James",
+        "claim print 1 --proof -o claim-proof.pdf",
     ):
         say(f"  medmassage --db {path} {example}")

@@ -3,8 +3,10 @@ reimbursement (provider identifiers, diagnoses, each date of service with place 
 code, units and fee, total). Plain data; documents/ draws it. Money is kept in integer cents.
 
 Each line says whether its visit's note is signed: an unsigned draft is billed but marked (and
-warned about), as the progress summary does. Nothing in the database records payments yet, so a
-superbill lists charges only.
+warned about), as the progress summary does. Place of service and modifiers follow the claim's
+rules (the profile's place of service; rules/modifiers.py with the payer type's claim rule), so a
+superbill and a claim of the same visits bill them alike. Nothing in the database records
+payments yet, so a superbill lists charges only.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from medmassage.record.profile import identity
 from medmassage.rules.catalog import CPT_CODES
 from medmassage.rules.coverage import in_force
 
-# CMS place-of-service code printed on every line. Nothing records where a visit took place (no
-# home or mobile visits in the data model), so every visit is billed at the practice's office.
+# CMS place-of-service code printed on every line when the profile sets none: the office.
+# Nothing records where one visit took place, so the profile's place is every visit's.
 PLACE_OF_SERVICE = "11"
 
 # Profile fields a superbill prints but can go without: named on stderr (one line, with the
@@ -116,8 +118,19 @@ def build_superbill(
     profile = require_profile(conn)
     fees = dict(conn.execute("SELECT cpt, cents FROM fee").fetchall())
     marks = ",".join("?" for _ in case_ids)
+    from medmassage.record.profile import claim_rules
+    from medmassage.rules.modifiers import bundled_warning, line_modifiers
+
+    place = (
+        conn.execute("SELECT place_of_service FROM profile WHERE id = 1").fetchone() or [None]
+    )[0] or PLACE_OF_SERVICE
+    rules = claim_rules(conn)
+    payer_of = dict(
+        conn.execute(f"SELECT id, payer_type FROM care_case WHERE id IN ({marks})", case_ids)
+    )
     sessions = conn.execute(
-        f"SELECT id, case_id, date, minutes, status FROM session WHERE case_id IN ({marks}) "
+        f"SELECT id, case_id, date, minutes, status, json_array_length(regions) AS regions "
+        f"FROM session WHERE case_id IN ({marks}) "
         "AND status != 'void' AND date BETWEEN ? AND ? "
         "ORDER BY date, coalesce(start_time, ''), id",
         (*case_ids, period.first.isoformat(), period.last.isoformat()),
@@ -155,6 +168,11 @@ def build_superbill(
             continue
         if s["case_id"] not in used_cases:
             used_cases.append(s["case_id"])
+        rule = rules[payer_of[s["case_id"]]]
+        codes = {r["cpt"] for r in billable}
+        bundled = bundled_warning(s["id"], codes, s["regions"], rule.distinct_modifier)
+        if bundled:
+            warnings.append(bundled)
         for r in billable:
             fee = fees.get(r["cpt"])
             if fee is None:
@@ -179,8 +197,10 @@ def build_superbill(
                     "fee": money(fee),
                     "amount": money(fee * r["units"]),
                     "signed": s["status"] == "signed",
-                    "place_of_service": PLACE_OF_SERVICE,
-                    "modifiers": [],  # nothing records CPT modifiers (59, GP…) yet
+                    "place_of_service": place,
+                    "modifiers": line_modifiers(
+                        r["cpt"], codes, s["regions"], rule.distinct_modifier, rule.gp
+                    ),
                 }
             )
     if not lines:

@@ -1,5 +1,6 @@
 """Cases (episodes of care): payer, referral/prescription, diagnoses, authorization."""
 
+import re
 import sqlite3
 from datetime import date
 from typing import NamedTuple
@@ -12,6 +13,7 @@ from medmassage.record.authorizations import (
     load_windows,
     used_counts,
 )
+from medmassage.rules.address import ADDRESS_RULE, US_STATES, split_address
 from medmassage.rules.catalog import DEFAULT_REPORT_RULES, ReportRule
 from medmassage.rules.coverage import in_force
 from medmassage.rules.dates import now_stamp, parse_date, today
@@ -48,6 +50,20 @@ class CaseInput(NamedTuple):
     referrer_credentials: str | None = None
     auth_number: str | None = None
     valid_from: str | None = None
+    # What a claim needs beyond the case (CMS-1500 boxes 4, 7, 10d, 11, 16, 26; the 837P payer).
+    payer_id: str | None = None
+    payer_address: str | None = None
+    insured_name: str | None = None
+    insured_relationship: str | None = None
+    insured_dob: str | None = None
+    insured_sex: str | None = None
+    insured_address: str | None = None
+    group_number: str | None = None
+    employer: str | None = None
+    accident_state: str | None = None
+    account_number: str | None = None
+    unable_from: str | None = None
+    unable_to: str | None = None
 
     @property
     def authorization(self) -> AuthorizationInput:
@@ -87,6 +103,9 @@ def open_case(conn: sqlite3.Connection, client: sqlite3.Row, given: CaseInput) -
         "client_id": client["id"],
         "payer_type": payer,
         **payer_details(given),
+        # Only the claim details given: a column left out is NULL, as in a database made
+        # before migration 12 added them.
+        **{k: v for k, v in claim_details(given).items() if v is not None},
         "injury_date": injury.isoformat() if injury else None,
         "units_rule": parse_units_rule(given.units_rule or "cms"),
         "opened": now_stamp(),
@@ -118,6 +137,115 @@ def payer_details(given: "CaseInput | CaseEdit") -> dict[str, str | None]:
         # Contact lines, not prose: refused invisible characters like the other short fields.
         "adjuster": clean_text("adjuster", given.adjuster, max_len=500, prose=False),
     }
+
+
+# The claim details of a case (M012), as its columns; `case open`/`case edit` set each with the
+# option of the same name in dashes (payer_id: --payer-id).
+CLAIM_DETAILS = (
+    "payer_id",
+    "payer_address",
+    "insured_name",
+    "insured_relationship",
+    "insured_dob",
+    "insured_sex",
+    "insured_address",
+    "group_number",
+    "employer",
+    "accident_state",
+    "account_number",
+    "unable_from",
+    "unable_to",
+)
+RELATIONSHIPS = ("self", "spouse", "child", "other")
+# Ids that go on an 837P as they are: letters, digits and a few separators (never the X12
+# delimiters ~ * : ^).
+_CLAIM_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ./-]*[A-Za-z0-9])?$")
+_CLAIM_ID_RULE = "letters and digits (spaces, '.', '-' and '/' inside)"
+
+
+def claim_id(field: str, value: str | None, low: int, high: int) -> str | None:
+    """An identifier a claim carries (payer id, group or account number, clearinghouse ids):
+    None or "" = none; else `low`–`high` letters and digits."""
+    text = clean_text(field, value, max_len=high, multiline=False)
+    if text is None:
+        return None
+    if len(text) < low or not _CLAIM_ID.match(text):
+        raise InputError(field, value, f"{low}–{high} {_CLAIM_ID_RULE}")
+    return text
+
+
+def parse_address(field: str, value: str | None, max_len: int = 300) -> str | None:
+    """A US address as typed (cleaned), refused unless it splits into street, city, state and
+    ZIP (rules/address.py): a claim prints it in those parts."""
+    text = clean_text(field, value, max_len=max_len, prose=False)
+    if text is not None and split_address(text) is None:
+        raise InputError(field, value, f"a US address: {ADDRESS_RULE}")
+    return text
+
+
+def _choice(field: str, value: str | None, choices: tuple[str, ...], aliases=None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    word = value.strip().lower()
+    word = (aliases or {}).get(word, word)
+    if word not in choices:
+        raise InputError(field, value, "one of " + ", ".join(choices))
+    return word
+
+
+def _state(field: str, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if code not in US_STATES:
+        raise InputError(field, value, "a two-letter USPS state code, e.g. WA")
+    return code
+
+
+def _day(field: str, value: str | None, *, allow_future: bool = True) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return parse_date(field, value, allow_future=allow_future).isoformat()
+
+
+def claim_details(given: "CaseInput | CaseEdit", case: sqlite3.Row | None = None) -> dict:
+    """The claim details given (None = not given: left out on an edit, NULL on open; "" =
+    cleared), each checked; the dates unable to work are checked in order against the case's
+    other one when only one is given."""
+    fields = {
+        "payer_id": lambda v: claim_id("payer-id", v, 2, 80),
+        "payer_address": lambda v: parse_address("payer-address", v),
+        "insured_name": lambda v: clean_text("insured-name", v, max_len=NAME_MAX, multiline=False),
+        "insured_relationship": lambda v: _choice("insured-relationship", v, RELATIONSHIPS),
+        "insured_dob": lambda v: _day("insured-dob", v, allow_future=False),
+        "insured_sex": lambda v: _choice(
+            "insured-sex", v, ("female", "male"), {"f": "female", "m": "male"}
+        ),
+        "insured_address": lambda v: parse_address("insured-address", v),
+        "group_number": lambda v: claim_id("group-number", v, 1, 50),
+        "employer": lambda v: clean_text("employer", v, max_len=NAME_MAX, multiline=False),
+        "accident_state": lambda v: _state("accident-state", v),
+        "account_number": lambda v: claim_id("account-number", v, 1, 38),
+        "unable_from": lambda v: _day("unable-from", v),
+        "unable_to": lambda v: _day("unable-to", v),
+    }
+    out = {}
+    for key, parse in fields.items():
+        value = getattr(given, key)
+        if value is not None or case is None:
+            out[key] = parse(value)
+    start = out.get("unable_from", case["unable_from"] if case else None)
+    end = out.get("unable_to", case["unable_to"] if case else None)
+    if start and end and end < start:
+        field, value = (
+            ("unable-to", given.unable_to)
+            if "unable_to" in out
+            else ("unable-from", given.unable_from)
+        )
+        raise InputError(
+            field, value, f"unable to work from {start} to {end}: the end is before the start"
+        )
+    return out
 
 
 def checked_diagnoses(codes: list[str] | None) -> list:
@@ -158,10 +286,24 @@ class CaseEdit(NamedTuple):
     injury_date: str | None = None
     dx: list[str] | None = None
     units_rule: str | None = None
+    payer_id: str | None = None
+    payer_address: str | None = None
+    insured_name: str | None = None
+    insured_relationship: str | None = None
+    insured_dob: str | None = None
+    insured_sex: str | None = None
+    insured_address: str | None = None
+    group_number: str | None = None
+    employer: str | None = None
+    accident_state: str | None = None
+    account_number: str | None = None
+    unable_from: str | None = None
+    unable_to: str | None = None
 
 
 def edit_case(conn: sqlite3.Connection, case: sqlite3.Row, given: CaseEdit) -> list[str]:
-    """Change a case's payer details, diagnoses or units rule; returns what changed (names).
+    """Change a case's payer and claim details, diagnoses or units rule; returns what changed
+    (column names).
 
     Visits already signed keep the units they were billed with; drafts and later visits use
     the new rule. Audited like every change.
@@ -170,6 +312,7 @@ def edit_case(conn: sqlite3.Connection, case: sqlite3.Row, given: CaseEdit) -> l
     for key, value in payer_details(given).items():
         if getattr(given, key) is not None:
             changes[key] = value
+    changes.update(claim_details(given, case))
     if given.injury_date is not None:
         injury = (
             parse_date("injury-date", given.injury_date, allow_future=False)

@@ -75,9 +75,14 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
             "license_state": "WA",
             "npi": "1234567893",
             "practice_name": "Cedar Street Medical Massage",
-            "address": "412 Cedar St, Suite 3, Bellingham, WA 98225",
+            "address": "412 Cedar St, Suite 3, Bellingham, WA 98225-4410",
             "phone": "360-555-0142",
             "tax_id": "91-1234567",
+            # What a claim asks of the biller (CMS-1500 box 25, the 837P's envelope).
+            "tax_id_kind": "ein",
+            "submitter_id": "CSMM0042",
+            "receiver_id": "DEMOCLEARING",
+            "receiver_name": "Demo Clearinghouse",
         },
         ["97124=38", "97140=45", "97112=45", "97110=40", "97010=12"],
         [],
@@ -87,7 +92,13 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
     start = today - timedelta(days=34)
     maria = add_client(
         conn,
-        {"name": "Maria Alvarez", "dob": "1984-03-12", "phone": "360-555-0199", "sex": "female"},
+        {
+            "name": "Maria Alvarez",
+            "dob": "1984-03-12",
+            "phone": "360-555-0199",
+            "sex": "female",
+            "address": "18 Harbor View Rd, Bellingham, WA 98226",
+        },
     )
     maria_case = open_case(
         conn,
@@ -95,6 +106,9 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
         CaseInput(
             payer="auto-pip",
             payer_name="Evergreen Mutual Auto",
+            payer_id="EMA01",
+            payer_address="PO Box 4410, Portland, OR 97208",
+            accident_state="WA",
             policy="EMA-4471902",
             claim="PIP-26-018833",
             injury_date=(start - timedelta(days=12)).isoformat(),
@@ -181,13 +195,26 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
 
     # 2. Workers' comp: lumbar strain lifting boxes, report due every 6 visits.
     start2 = today - timedelta(days=30)
-    james = add_client(conn, {"name": "James Carter", "dob": "1979-11-02", "phone": "360-555-0171"})
+    james = add_client(
+        conn,
+        {
+            "name": "James Carter",
+            "dob": "1979-11-02",
+            "phone": "360-555-0171",
+            "sex": "male",
+            "address": "2210 Meridian St, Bellingham, WA 98225",
+        },
+    )
     james_case = open_case(
         conn,
         find_client(conn, str(james)),
         CaseInput(
             payer="workers-comp",
             payer_name="WA Labor & Industries",
+            payer_id="LNI01",
+            payer_address="PO Box 44291, Olympia, WA 98504-4291",
+            employer="Northwind Logistics",
+            insured_address="900 Port Way, Tacoma, WA 98421",
             claim="BH-55231",
             injury_date=(start2 - timedelta(days=20)).isoformat(),
             dx=["S39.012D", "M62.830"],
@@ -239,7 +266,14 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
     # 3. Health insurance, AMA units, a prescription that ran out before the last visit.
     start3 = today - timedelta(days=40)
     linda = add_client(
-        conn, {"name": "Linda Nguyen", "dob": "1968-07-21", "email": "linda.n@example.com"}
+        conn,
+        {
+            "name": "Linda Nguyen",
+            "dob": "1968-07-21",
+            "email": "linda.n@example.com",
+            "sex": "female",
+            "address": "77 Alder Ct, Ferndale, WA 98248",
+        },
     )
     linda_case = open_case(
         conn,
@@ -247,6 +281,8 @@ def build_demo(conn: sqlite3.Connection, today: date) -> int:
         CaseInput(
             payer="health",
             payer_name="Regence BlueShield",
+            payer_id="00934",
+            payer_address="PO Box 30271, Salt Lake City, UT 84130-0271",
             policy="RBS88120455",
             dx=["M54.50", "M54.41"],
             referrer="Paul Ortiz, PA-C",

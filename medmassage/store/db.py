@@ -447,6 +447,11 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 digests.record_all(conn, now_stamp(), actor())
             if version == 9:
                 _chain_profile_digest(conn)
+            if version == 12:  # new columns on care_case and profile change their digests
+                from medmassage.store import digests
+
+                digests.chain_entities(conn, ("case",), now_stamp(), actor(), "baseline")
+                _chain_profile_digest(conn)
             if version in SEEDED:  # the rows it inserted (shipped defaults): chain their digests
                 from medmassage.store import digests
 
@@ -471,7 +476,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             if rebuild:
                 conn.execute("PRAGMA foreign_keys = ON")
         applied.append(name)
-        if version in (4, 7, 9) or version in SEEDED:  # they chain rows: keep the new head
+        if version in (4, 7, 9, 12) or version in SEEDED:  # they chain rows: keep the new head
             _anchor(conn)
     return applied
 

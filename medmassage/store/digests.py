@@ -20,7 +20,9 @@ A record is an audited entity (the `entity` of an audit row) and its child rows:
     progress_report   progress_report row
     template          note_template row (a note template, notetemplates.py)
     phrase            phrase row (a phrase shortcut, phrases.py)
-    profile (id 1)    the profile row, the fee schedule and the report rules
+    claim             claim row, its lines (claims/)
+    interchange       x12_interchange row (an 837P file written, claims/)
+    profile (id 1)    the profile row, the fee schedule, the report rules and the claim rules
     technique (-)     the custom techniques, as one record
 
 The canonical encoding: each row's values in declared column order (`SELECT *`), read back from
@@ -64,10 +66,12 @@ RECORDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "progress_report": ("progress_report", ()),
     "template": ("note_template", ()),
     "phrase": ("phrase", ()),
+    "claim": ("claim", (("claim_line", "claim_id"),)),
+    "interchange": ("x12_interchange", ()),
 }
 # Records that are whole tables: entity -> (audit entity_id, tables).
 SINGLETONS: dict[str, tuple[int | None, tuple[str, ...]]] = {
-    "profile": (1, ("profile", "fee", "report_rule")),
+    "profile": (1, ("profile", "fee", "report_rule", "claim_rule")),
     "technique": (None, ("custom_technique",)),
 }
 # What `db check` calls each entity in its messages (the table a user would open).
@@ -155,11 +159,18 @@ def _digests(
         yield row_id, sha256_hex("".join(parts).encode("utf-8", "surrogatepass"))
 
 
+def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    return found.fetchone() is not None
+
+
 def _singleton(conn: sqlite3.Connection, entity: str) -> str | None:
     """The digest of a whole-table record; None when its tables are empty (no record yet)."""
     entity_id, tables = SINGLETONS[entity]
     lines = []
     for table in tables:
+        if table == "claim_rule" and not _has_table(conn, table):
+            continue  # a migration before M012 digests the profile: no claim rules yet
         rows = conn.cursor()
         rows.row_factory = None
         rows.execute(f"SELECT * FROM {table} ORDER BY {_order(conn, table)}")

@@ -656,6 +656,149 @@ INSERT INTO note_template (name, assessment, plan, homecare, source, created) VA
      'Plan of care reviewed with client. ;cont', ';edu', 'shipped', {_NOW_UTC});
 """
 
+# Claims (SPEC §11, medmassage/claims/). The case gets what a claim asks of the insurer and the
+# insured (CMS-1500 boxes 1a, 4, 6, 7, 10b, 11, 11a, 16, 26 and the payer's id and address), the
+# profile what it asks of the biller (25 tax id kind, 33b taxonomy, 24B place of service, 27
+# assignment, the clearinghouse's ids for 837P), and claim_rule the modifiers a payer type asks
+# for. Addresses stay one text ("street, city, ST ZIP"): the claim splits them and says so when
+# one will not split.
+#
+# A claim holds the boxes as built (`data`: every box but 24 and the totals) and one claim_line
+# per 24 line with the fee used, so a claim never changes after it is made, whatever the profile
+# does later; its total, its forms and box 28 are derived from its lines. Its status moves
+# draft → submitted (printed or exported) or draft → void, and submitted → replaced when a
+# corrected claim (box 22 code 7) takes its place; nothing else
+# ever changes, and no claim or line is ever deleted. A visit is on at most one open (draft or
+# submitted) claim: claim_line_one_open_claim refuses a second even from the sqlite3 shell.
+# An 837P interchange's control number is the id of its x12_interchange row: AUTOINCREMENT
+# never hands one out twice, even after a row is removed with another tool.
+_CLAIM_LOCKED = ("case_id", "frequency_code", "replaces", "original_ref", "data", "created")
+_SUBMISSION = ("submitted", "submitted_by")
+M012_CLAIMS = f"""
+ALTER TABLE care_case ADD COLUMN payer_id TEXT
+    CHECK (payer_id IS NULL OR length(payer_id) BETWEEN 2 AND 80);
+ALTER TABLE care_case ADD COLUMN payer_address TEXT
+    CHECK (payer_address IS NULL OR length(payer_address) BETWEEN 1 AND 300);
+ALTER TABLE care_case ADD COLUMN insured_name TEXT
+    CHECK (insured_name IS NULL OR length(insured_name) BETWEEN 1 AND 200);
+ALTER TABLE care_case ADD COLUMN insured_relationship TEXT
+    CHECK (insured_relationship IS NULL
+           OR insured_relationship IN ('self', 'spouse', 'child', 'other'));
+ALTER TABLE care_case ADD COLUMN insured_dob TEXT {_is_date("insured_dob")};
+ALTER TABLE care_case ADD COLUMN insured_sex TEXT
+    CHECK (insured_sex IS NULL OR insured_sex IN ('female', 'male'));
+ALTER TABLE care_case ADD COLUMN insured_address TEXT
+    CHECK (insured_address IS NULL OR length(insured_address) BETWEEN 1 AND 300);
+ALTER TABLE care_case ADD COLUMN group_number TEXT
+    CHECK (group_number IS NULL OR length(group_number) BETWEEN 1 AND 50);
+ALTER TABLE care_case ADD COLUMN employer TEXT
+    CHECK (employer IS NULL OR length(employer) BETWEEN 1 AND 200);
+ALTER TABLE care_case ADD COLUMN accident_state TEXT
+    CHECK (accident_state IS NULL OR (length(accident_state) = 2
+                                      AND accident_state NOT GLOB '*[^A-Z]*'));
+ALTER TABLE care_case ADD COLUMN account_number TEXT
+    CHECK (account_number IS NULL OR length(account_number) BETWEEN 1 AND 38);
+ALTER TABLE care_case ADD COLUMN unable_from TEXT {_is_date("unable_from")};
+ALTER TABLE care_case ADD COLUMN unable_to TEXT {_is_date("unable_to")};
+
+ALTER TABLE profile ADD COLUMN tax_id_kind TEXT
+    CHECK (tax_id_kind IS NULL OR tax_id_kind IN ('ein', 'ssn'));
+ALTER TABLE profile ADD COLUMN taxonomy TEXT
+    CHECK (taxonomy IS NULL OR (length(taxonomy) = 10 AND taxonomy NOT GLOB '*[^0-9A-Z]*'));
+ALTER TABLE profile ADD COLUMN place_of_service TEXT
+    CHECK (place_of_service IS NULL OR place_of_service GLOB '[0-9][0-9]');
+ALTER TABLE profile ADD COLUMN accept_assignment INTEGER
+    CHECK (accept_assignment IS NULL OR accept_assignment IN (0, 1));
+ALTER TABLE profile ADD COLUMN submitter_id TEXT
+    CHECK (submitter_id IS NULL OR length(submitter_id) BETWEEN 2 AND 15);
+ALTER TABLE profile ADD COLUMN receiver_id TEXT
+    CHECK (receiver_id IS NULL OR length(receiver_id) BETWEEN 2 AND 15);
+ALTER TABLE profile ADD COLUMN receiver_name TEXT
+    CHECK (receiver_name IS NULL OR length(receiver_name) BETWEEN 1 AND 60);
+
+-- What a payer type asks on a claim: modifier 59 or XS when 97124 and 97140 fall on one date
+-- on distinct regions; GP on every line (only where the payer instructs it).
+CREATE TABLE claim_rule (
+    payer_type TEXT PRIMARY KEY CHECK (payer_type IN ({_PAYERS})),
+    distinct_modifier TEXT CHECK (distinct_modifier IS NULL OR distinct_modifier IN ('59', 'XS')),
+    gp INTEGER NOT NULL DEFAULT 0 CHECK (gp IN (0, 1))
+) STRICT;
+
+CREATE TABLE claim (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES care_case(id),
+    status TEXT NOT NULL DEFAULT 'draft'
+        CHECK (status IN ('draft', 'submitted', 'replaced', 'void')),
+    frequency_code TEXT NOT NULL DEFAULT '1' CHECK (frequency_code IN ('1', '7')),
+    replaces INTEGER REFERENCES claim(id),
+    original_ref TEXT CHECK (original_ref IS NULL OR length(original_ref) BETWEEN 1 AND 50),
+    data TEXT NOT NULL CHECK (json_valid(data) AND json_type(data) = 'object'),
+    created TEXT NOT NULL,
+    submitted TEXT {_is_date("submitted")},
+    submitted_by TEXT CHECK (submitted_by IS NULL OR submitted_by IN ('print', 'x12')),
+    void_reason TEXT CHECK (void_reason IS NULL OR length(void_reason) BETWEEN 1 AND 500),
+    voided TEXT,
+    CHECK ((status = 'void') = (void_reason IS NOT NULL)),
+    CHECK ((frequency_code = '7') = (replaces IS NOT NULL)),
+    CHECK ((status IN ('submitted', 'replaced')) = (submitted IS NOT NULL))
+) STRICT;
+CREATE INDEX claim_case ON claim(case_id, status);
+
+CREATE TABLE claim_line (
+    claim_id INTEGER NOT NULL REFERENCES claim(id),
+    line INTEGER NOT NULL CHECK (line BETWEEN 1 AND 999),
+    session_id INTEGER NOT NULL REFERENCES session(id),
+    service_date TEXT NOT NULL {_is_date("service_date", nullable=False)},
+    cpt TEXT NOT NULL {_CPT},
+    modifiers TEXT NOT NULL DEFAULT '[]' {_JSON_LIST.format(c="modifiers")},
+    pointers TEXT NOT NULL CHECK (pointers GLOB '[A-L]*' AND length(pointers) BETWEEN 1 AND 4
+                                  AND pointers NOT GLOB '*[^A-L]*'),
+    units INTEGER NOT NULL CHECK (units BETWEEN 1 AND 99),
+    fee_cents INTEGER NOT NULL CHECK (fee_cents >= 0),
+    charge_cents INTEGER NOT NULL CHECK (charge_cents = fee_cents * units),
+    PRIMARY KEY (claim_id, line)
+) STRICT;
+CREATE INDEX claim_line_session ON claim_line(session_id);
+
+CREATE TABLE x12_interchange (
+    id INTEGER PRIMARY KEY AUTOINCREMENT CHECK (id BETWEEN 1 AND 999999999),
+    created TEXT NOT NULL,
+    claims TEXT NOT NULL CHECK (json_valid(claims) AND json_type(claims) = 'array')
+) STRICT;
+
+CREATE TRIGGER claim_locked_update BEFORE UPDATE ON claim
+WHEN NOT ({_unchanged(_CLAIM_LOCKED)} AND NEW.id IS OLD.id AND (
+        (OLD.status = 'draft' AND NEW.status = 'submitted' AND NEW.void_reason IS NULL)
+     OR (OLD.status = 'draft' AND NEW.status = 'void' AND {_unchanged(_SUBMISSION)})
+     OR (OLD.status = 'submitted' AND NEW.status = 'replaced' AND {_unchanged(_SUBMISSION)}
+         AND NEW.void_reason IS NULL)))
+BEGIN
+    SELECT RAISE(ABORT, 'claim is locked: void a draft, or replace a submitted claim');
+END;
+CREATE TRIGGER claim_no_delete BEFORE DELETE ON claim
+BEGIN SELECT RAISE(ABORT, 'claims are never deleted: void or replace one'); END;
+CREATE TRIGGER claim_no_replace BEFORE INSERT ON claim
+WHEN EXISTS (SELECT 1 FROM claim WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'claims are never deleted: void or replace one'); END;
+CREATE TRIGGER claim_line_locked_insert BEFORE INSERT ON claim_line
+WHEN (SELECT status FROM claim WHERE id = NEW.claim_id) IS NOT 'draft'
+    OR EXISTS (SELECT 1 FROM claim_line WHERE claim_id = NEW.claim_id AND line = NEW.line)
+BEGIN SELECT RAISE(ABORT, 'claim is locked: its lines are those it was made with'); END;
+CREATE TRIGGER claim_line_one_open_claim BEFORE INSERT ON claim_line
+WHEN EXISTS (SELECT 1 FROM claim_line l JOIN claim c ON c.id = l.claim_id
+             WHERE l.session_id = NEW.session_id AND l.claim_id <> NEW.claim_id
+               AND c.status IN ('draft', 'submitted'))
+BEGIN SELECT RAISE(ABORT, 'session is on another open claim'); END;
+CREATE TRIGGER claim_line_no_update BEFORE UPDATE ON claim_line
+BEGIN SELECT RAISE(ABORT, 'claim is locked: its lines are those it was made with'); END;
+CREATE TRIGGER claim_line_no_delete BEFORE DELETE ON claim_line
+BEGIN SELECT RAISE(ABORT, 'claim is locked: its lines are those it was made with'); END;
+CREATE TRIGGER x12_interchange_no_update BEFORE UPDATE ON x12_interchange
+BEGIN SELECT RAISE(ABORT, 'an interchange sent is a fact of the record'); END;
+CREATE TRIGGER x12_interchange_no_delete BEFORE DELETE ON x12_interchange
+BEGIN SELECT RAISE(ABORT, 'an interchange sent is a fact of the record'); END;
+"""
+
 # (version, name, sql). The version is what PRAGMA user_version holds once it is applied.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "m001_initial", M001_INITIAL),
@@ -669,6 +812,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (9, "m009_profile_time_zone", M009_PROFILE_TIME_ZONE),
     (10, "m010_note_search", M010_NOTE_SEARCH),
     (11, "m011_templates_phrases", M011_TEMPLATES_PHRASES),
+    (12, "m012_claims", M012_CLAIMS),
 ]
 
 # Migrations that insert records (shipped defaults) and the entities (store/digests.py) of the rows
@@ -708,6 +852,15 @@ PROTECTIVE_TRIGGERS: dict[str, int] = {
     "audit_chain_no_update": 4,
     "audit_chain_no_delete": 4,
     "audit_chain_no_replace": 4,
+    "claim_locked_update": 12,
+    "claim_no_delete": 12,
+    "claim_no_replace": 12,
+    "claim_line_locked_insert": 12,
+    "claim_line_one_open_claim": 12,
+    "claim_line_no_update": 12,
+    "claim_line_no_delete": 12,
+    "x12_interchange_no_update": 12,
+    "x12_interchange_no_delete": 12,
 }
 
 # Triggers that keep the notes' search index in step (M010), and the version that introduced each.
