@@ -593,3 +593,15 @@ def test_printing_a_claim_from_the_record_puts_its_boxes_on_the_page(auto, tmp_p
     assert "between -25 and 25" in _refused(
         auto, "claim", "print", "1", "--offset-x", "40", "-o", str(tmp_path / "y.pdf")
     )
+
+
+def test_a_claim_written_with_another_tool_is_named_not_a_traceback(auto):
+    conn = sqlite3.connect(auto.db)
+    conn.execute("INSERT INTO claim (id, case_id, data, created) VALUES (7, 1, '{}', 'x')")
+    conn.commit()
+    conn.close()
+    result = auto("claim", "show", "7", ok=False)
+    assert result.exit_code == 1
+    assert "claim 7: its stored boxes are not as medmassage writes them" in result.stderr
+    assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
+    assert "claim 7 added outside medmassage" in auto("db", "check", ok=False).stdout

@@ -14,7 +14,7 @@ import sqlite3
 from datetime import date
 
 from medmassage.claims.build import LINES_PER_FORM, ClaimRequest, build_claim
-from medmassage.errors import InputError, RuleRefused
+from medmassage.errors import InputError, RuleRefused, RuntimeProblem
 from medmassage.rules.dates import now_stamp
 from medmassage.store import db
 
@@ -112,6 +112,11 @@ def claim_dict(conn: sqlite3.Connection, claim_id: int) -> dict:
     the boxes keyed by NUCC number, box 24 and 28 derived from its lines."""
     row = get_claim_row(conn, claim_id)
     data = json.loads(row["data"])
+    if not isinstance(data.get("boxes"), dict) or "place_of_service" not in data:
+        raise RuntimeProblem(
+            f"claim {claim_id}: its stored boxes are not as medmassage writes them (changed "
+            "outside medmassage?); see: medmassage db check"
+        )
     boxes = dict(data["boxes"])
     case = conn.execute(
         "SELECT client_id, payer_type FROM care_case WHERE id = ?", (row["case_id"],)
