@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +202,21 @@ def test_bash_script_fills_compreply_in_a_real_bash(clinic, sh, tmp_path):
     env["PATH"] = f"{launcher.parent}{os.pathsep}{env['PATH']}"
     done = subprocess.run([bash, "--norc", "-c", probe], capture_output=True, text=True, env=env)
     assert done.stdout.splitlines() == ["Maria\\ Alvarez"], done.stderr
+
+
+def test_claim_ids_drafts_first_to_send_submitted_first_to_replace(clinic):
+    conn = sqlite3.connect(clinic)
+    columns = "INSERT INTO claim (id, case_id, status, data, created, submitted, submitted_by)"
+    conn.execute(
+        f"{columns} VALUES (1, 1, 'submitted', '{{}}', '2026-11-21', '2026-11-21', 'print')"
+    )
+    conn.execute("INSERT INTO claim (id, case_id, data, created) VALUES (2, 1, '{}', '2026-11-25')")
+    conn.execute(f"{columns} VALUES (3, 1, 'submitted', '{{}}', '2026-11-26', '2026-11-26', 'x12')")
+    conn.commit()
+    conn.close()
+    assert _values(clinic, "medmassage claim show ") == ["3", "2", "1"]
+    assert _values(clinic, "medmassage claim print ") == ["2", "3", "1"]
+    assert _values(clinic, "medmassage claim export 2 ") == ["2", "3", "1"]
+    assert _values(clinic, "medmassage claim create Maria --replaces ") == ["3", "1", "2"]
+    done = _ask(clinic, "medmassage claim show 2", "fish")
+    assert done.stdout.strip() == "plain,2\t2026-11-25 Jane Doe (draft)"

@@ -135,8 +135,8 @@ def completion(
 ) -> None:
     """Print the shell completion script for bash, zsh or fish.
 
-    Completes commands, options, client names and ids, case and session ids, techniques,
-    regions and payer types. Install it once, e.g.:
+    Completes commands, options, client names and ids, case, session and claim ids,
+    techniques, regions and payer types. Install it once, e.g.:
 
       medmassage completion bash > ~/.local/share/bash-completion/completions/medmassage
       medmassage completion zsh > "${fpath[1]}/_medmassage"
@@ -196,6 +196,9 @@ def _candidates(kind: str):
         elif kind == "session":
             drafts_first = ctx.info_name == "sign"
             found = completions.sessions(_db_path(ctx), incomplete, drafts_first)
+        elif kind == "claim":
+            first = {"print": "draft", "export": "draft", "void": "draft", "create": "submitted"}
+            found = completions.claims(_db_path(ctx), incomplete, first.get(ctx.info_name))
         elif kind == "technique":
             found = completions.techniques(_db_path(ctx), incomplete)
         elif kind == "region":
@@ -235,6 +238,9 @@ KINDS = {
     "fee": "fee",
     "template": "template",
     "phrase": "phrase",
+    "claim": "claim",
+    "claims": "claim",
+    "replaces": "claim",
 }
 
 

@@ -104,6 +104,21 @@ def sessions(path: Path, typed: str, drafts_first: bool = False) -> list[Candida
     return [(str(i), f"{day} {name} ({status})") for i, day, name, status in rows]
 
 
+def claims(path: Path, typed: str, first: str | None = None) -> list[Candidate]:
+    """Claim ids, newest first (those of status `first` before the rest: drafts for print and
+    export, submitted ones for a replacement)."""
+    order = "claim.status != ?, " if first else ""
+    rows = _rows(
+        path,
+        "SELECT claim.id, client.name, claim.status, substr(claim.created, 1, 10) FROM claim"
+        " JOIN care_case ON care_case.id = claim.case_id"
+        " JOIN client ON client.id = care_case.client_id"
+        f" WHERE CAST(claim.id AS TEXT) LIKE ? || '%' ORDER BY {order}claim.id DESC LIMIT ?",
+        (typed, *((first,) if first else ()), LIMIT),
+    )
+    return [(str(i), f"{day} {name} ({status})") for i, name, status, day in rows]
+
+
 def techniques(path: Path, typed: str) -> list[Candidate]:
     """`NAME=` (minutes follow the `=`), shipped techniques and the practice's own."""
     own = {name: cpt for name, cpt in _rows(path, "SELECT name, cpt FROM custom_technique")}
