@@ -443,6 +443,7 @@ def test_claims_the_file_cannot_carry_are_refused(claim: dict, message: str) -> 
         (ENVELOPE._replace(usage="X"), 1, "usage"),
         (ENVELOPE._replace(sender_id="A" * 16), 1, "sender id"),
         (ENVELOPE._replace(receiver_id="CLEAR~HOUSE"), 1, "receiver id"),
+        (ENVELOPE._replace(version="005010X222"), 1, "version"),
     ],
 )
 def test_bad_envelopes_are_refused(envelope: Envelope, control: int, message: str) -> None:
@@ -482,3 +483,15 @@ def test_fifty_claims_in_well_under_the_budget() -> None:
     assert claims == "50" and pydantic == "False"
     assert float(inside) < 0.5  # import and build; the budget for `claim export` is 2 s
     assert wall < 2.0
+
+
+def test_the_hipaa_adopted_a1_guide_validates_against_pyx12s_own_a1_rules(maps: Path) -> None:
+    """A clearinghouse asking for 005010X222A1 (profile set --x12-version A1) gets it in GS08 and
+    ST03, and pyx12 checks that file against the A1 rules it ships, with nothing re-registered."""
+    document = interchange(
+        list(SAMPLES.values()), ENVELOPE._replace(version="005010X222A1"), 7, CREATED
+    )
+    segments = parse(document)
+    assert next(s for s in segments if s[0] == "GS")[8] == "005010X222A1"
+    assert next(s for s in segments if s[0] == "ST")[3] == "005010X222A1"
+    assert validate(document, maps) == []

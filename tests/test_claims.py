@@ -605,3 +605,18 @@ def test_a_claim_written_with_another_tool_is_named_not_a_traceback(auto):
     assert "claim 7: its stored boxes are not as medmassage writes them" in result.stderr
     assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
     assert "claim 7 added outside medmassage" in auto("db", "check", ok=False).stdout
+
+
+def test_the_837p_guide_is_the_one_the_clearinghouse_asks_for(auto, tmp_path, maps):
+    auto("profile", "set", *CLEARINGHOUSE, "--x12-version", "A1")
+    assert json.loads(auto("profile", "show", "-f", "json").stdout)["x12_version"] == (
+        "005010X222A1"
+    )
+    auto("claim", "create", "Maria")
+    out = tmp_path / "a1.837"
+    auto("claim", "export", "1", "-o", str(out))
+    gs = next(s for s in parse(out.read_text()) if s[0] == "GS")
+    assert gs[8] == "005010X222A1" and validate(out.read_text(), maps) == []
+    assert "x12-version: 'A3'" in _refused(auto, "profile", "set", "--x12-version", "A3")
+    auto("profile", "set", "--x12-version", "")  # cleared: the default again
+    assert "005010X222A2 (default)" in auto("profile", "show").stdout

@@ -31,7 +31,8 @@ SEGMENT = "~"
 ELEMENT = "*"
 COMPONENT = ":"
 REPETITION = "^"
-VERSION = "005010X222A2"
+VERSION = "005010X222A2"  # the default; a clearinghouse may ask for the HIPAA-adopted A1
+VERSIONS = ("005010X222A1", "005010X222A2")
 
 #: SBR09 claim filing indicator by payer type.
 FILING_INDICATOR = {"health": "CI", "auto-pip": "AM", "workers-comp": "WC"}
@@ -57,6 +58,7 @@ class Envelope(NamedTuple):
     contact_name: str  # PER*IC
     contact_phone: str  # PER*IC…TE
     usage: str = "P"  # ISA15: P production, T test
+    version: str = VERSION  # GS08/ST03: the guide the clearinghouse asks for
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +421,7 @@ def _transaction(
     submitter = text(envelope.submitter_name, _MAX["org"])
     receiver = text(envelope.receiver_name, _MAX["org"])
     out = [
-        seg("ST", "837", st02, VERSION),
+        seg("ST", "837", st02, envelope.version),
         # BHT: original (00) chargeable (CH) claims, the reference being the interchange number.
         seg("BHT", "0019", "00", bht03, created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH"),
         nm1("41", "2", submitter, "", "", "46", envelope.sender_id),  # 1000A
@@ -472,6 +474,8 @@ def interchange(
     """Every claim in one ISA/GS/ST interchange, as one line of "~"-terminated segments."""
     if not claims:
         raise X12Error("no claims to write")
+    if envelope.version not in VERSIONS:
+        raise X12Error(f"version: {envelope.version!r} — one of {', '.join(VERSIONS)}")
     _check_envelope(envelope, control_number)
     isa13 = f"{control_number:09d}"
     st02 = f"{control_number:04d}"
@@ -483,7 +487,7 @@ def interchange(
     isa = ELEMENT.join(["ISA", *parties, *control])
     segments = [
         isa,
-        seg("GS", "HC", sender, receiver, date, time, control_number, "X", VERSION),
+        seg("GS", "HC", sender, receiver, date, time, control_number, "X", envelope.version),
         *_transaction(claims, envelope, st02, isa13, created),
         seg("GE", 1, control_number),
         seg("IEA", 1, isa13),

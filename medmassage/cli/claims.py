@@ -525,6 +525,7 @@ def export(
             contact_name=profile["name"],
             contact_phone="".join(ch for ch in profile["phone"] or "" if ch.isdigit()),
             usage="T" if test else "P",
+            version=profile["x12_version"] or "005010X222A2",
         )
         with db.transaction(conn):
             number = record_interchange(conn, ids)

@@ -67,6 +67,10 @@ def set_(
         str | None, _opt("The clearinghouse's receiver id (837P).", "ID")
     ] = None,
     receiver_name: Annotated[str | None, _opt("The clearinghouse's name (837P).")] = None,
+    x12_version: Annotated[
+        str | None,
+        _opt("The 837P guide your clearinghouse asks for (unset: A2).", "A1|A2"),
+    ] = None,
     claim_modifier: Annotated[
         list[str] | None,
         _opt(
@@ -105,6 +109,7 @@ def set_(
         "submitter_id": submitter_id,
         "receiver_id": receiver_id,
         "receiver_name": receiver_name,
+        "x12_version": x12_version,
     }
     with database(ctx, start=True) as conn:  # can begin a practice in an empty file
         changed = set_profile(
@@ -170,6 +175,7 @@ def show(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None) ->
         ),
         ("Submitter ID", data["submitter_id"]),
         ("Receiver", _joined(data["receiver_id"], _parens(data["receiver_name"]))),
+        ("837P version", data["x12_version"] or "005010X222A2 (default)"),
         ("Claim rules", "\n".join(_claim_rule_line(k, v) for k, v in data["claim_rules"].items())),
     ]
     if not data["name"]:

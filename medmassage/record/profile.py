@@ -57,10 +57,15 @@ CLAIM_FIELDS = (
     "submitter_id",
     "receiver_id",
     "receiver_name",
+    "x12_version",
 )
 # What an unset claim field means (NULL in the profile).
 DEFAULT_TAXONOMY = "225700000X"  # Massage Therapist (NUCC)
 DEFAULT_PLACE_OF_SERVICE = "11"  # office
+# The 837P guides a clearinghouse may ask for (GS08/ST03): HIPAA adopted X222A1; the A2 errata
+# changes no segment a massage claim uses. Unset: A2.
+X12_VERSIONS = ("005010X222A1", "005010X222A2")
+DEFAULT_X12_VERSION = "005010X222A2"
 PLACES_OF_SERVICE = {"11": "office", "12": "home"}  # the two a solo therapist uses most
 _TAXONOMY = re.compile(r"^[0-9A-Z]{9}X$")
 _PLACE = re.compile(r"^(0[1-9]|[1-9][0-9])$")
@@ -179,6 +184,13 @@ def _clean_claim_field(field: str, value: str) -> str | int | None:
                 f"a NUCC taxonomy code: 10 digits or capitals ending in X, e.g. {DEFAULT_TAXONOMY}",
             )
         return text.upper()
+    if field == "x12_version":
+        found = {v[-2:]: v for v in X12_VERSIONS}.get(text.upper()[-2:])
+        if found is None or text.upper() not in (found, found[-2:], found[-6:]):
+            raise InputError(
+                option, value, "005010X222A1 or 005010X222A2 (A1, A2), as your clearinghouse asks"
+            )
+        return found
     if field == "place_of_service":
         if not _PLACE.match(text):
             raise InputError(option, value, "a two-digit place of service: 11 office, 12 home…")

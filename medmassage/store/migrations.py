@@ -715,6 +715,9 @@ ALTER TABLE profile ADD COLUMN receiver_id TEXT
     CHECK (receiver_id IS NULL OR length(receiver_id) BETWEEN 2 AND 15);
 ALTER TABLE profile ADD COLUMN receiver_name TEXT
     CHECK (receiver_name IS NULL OR length(receiver_name) BETWEEN 1 AND 60);
+-- The 837P's implementation guide (GS08, ST03) the clearinghouse asks for; NULL: X222A2.
+ALTER TABLE profile ADD COLUMN x12_version TEXT
+    CHECK (x12_version IS NULL OR x12_version IN ('005010X222A1', '005010X222A2'));
 
 -- What a payer type asks on a claim: modifier 59 or XS when 97124 and 97140 fall on one date
 -- on distinct regions; GP on every line (only where the payer instructs it).
