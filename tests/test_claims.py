@@ -620,3 +620,27 @@ def test_the_837p_guide_is_the_one_the_clearinghouse_asks_for(auto, tmp_path, ma
     assert "x12-version: 'A3'" in _refused(auto, "profile", "set", "--x12-version", "A3")
     auto("profile", "set", "--x12-version", "")  # cleared: the default again
     assert "005010X222A2 (default)" in auto("profile", "show").stdout
+
+
+def test_a_new_case_with_a_known_payer_takes_its_claims_id_and_address(auto):
+    """Entered once per payer: a later case for the same payer (name and type) takes the payer
+    id and address an earlier case holds, says so, and a claim can be made at once."""
+    client(auto, "Linda Nguyen")
+    opened = auto(
+        "case", "open", "Linda", "--payer", "auto-pip", "--payer-name", "evergreen mutual auto ",
+        "--policy", "EMA-99", "--claim", "PIP-99", "--injury-date", "2026-11-01",
+        "--accident-state", "WA", "--dx", "S13.4XXD", "--referrer", "Alan Brooks, DC",
+        "--referrer-npi", "1987654328", "--rx-date", "2026-11-02", "--rx-until", "2026-12-31",
+        "--visits", "8",
+    )  # fmt: skip
+    assert "The payer id and payer address of evergreen mutual auto from case 1" in (opened.stderr)
+    case = json.loads(auto("case", "show", "2", "-f", "json").stdout)
+    assert (case["payer_id"], case["payer_address"]) == ("EMA01", "PO Box 4410, Portland, OR 97208")
+    # Given ones win; another payer type or name takes nothing.
+    auto(
+        "case", "open", "Linda", "--payer", "health", "--payer-name", "Evergreen Mutual Auto",
+        "--dx", "M54.2", "--referrer", "Dr B", "--rx-date", "2026-11-02",
+        "--rx-until", "2026-12-31", "--visits", "8",
+    )  # fmt: skip
+    case = json.loads(auto("case", "show", "3", "-f", "json").stdout)
+    assert (case["payer_id"], case["payer_address"]) == (None, None)

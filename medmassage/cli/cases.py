@@ -152,7 +152,13 @@ def open_(
 ) -> None:
     """Open a case (one claim, one condition): payer, diagnoses, and the prescription with its
     visits authorized, the case's first authorization. Prints the case id."""
-    from medmassage.record.cases import CaseInput, diagnoses, open_case, open_cases_of
+    from medmassage.record.cases import (
+        CaseInput,
+        diagnoses,
+        open_case,
+        open_cases_of,
+        payer_of_earlier_case,
+    )
     from medmassage.record.clients import find_client
 
     given = CaseInput(
@@ -193,6 +199,7 @@ def open_(
         if row["status"] == "discharged":
             warn(f"client {row['id']} was discharged; this case makes them active again")
         already = open_cases_of(conn, row["id"])
+        given, source, taken = payer_of_earlier_case(conn, given)
         case_id = open_case(conn, row, given)
         dx_rows = diagnoses(conn, case_id)
     for other in already:
@@ -205,6 +212,12 @@ def open_(
     say(f"Opened case {case_id} for {row['name']} ({given.payer}):")
     for d in dx_rows:
         say(f"  {d['code']}  {d['description']}")
+    if source is not None:
+        what = " and ".join(f.replace("payer_", "payer ") for f in taken)
+        say(
+            f"The {what} of {given.payer_name.strip()} from case {source} (change them with: "
+            f"medmassage case edit {case_id} --payer-id … --payer-address …)"
+        )
     if not referrer_npi:
         warn("no --referrer-npi: insurers expect the prescriber's NPI on progress reports")
 

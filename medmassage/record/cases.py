@@ -82,6 +82,28 @@ class CaseInput(NamedTuple):
         )
 
 
+def payer_of_earlier_case(
+    conn: sqlite3.Connection, given: CaseInput
+) -> tuple[CaseInput, int | None, list[str]]:
+    """A payer's claims id and address are the same for every client it covers: a case opened
+    for a payer name (and type) an earlier case already has takes those the earlier case holds
+    when none are given. Returns the input with them filled, the case they came from (None if
+    none) and the fields taken, for the receipt."""
+    wanted = [f for f in ("payer_id", "payer_address") if getattr(given, f) is None]
+    if not given.payer_name or not given.payer_name.strip() or not wanted:
+        return given, None, []
+    row = conn.execute(
+        "SELECT id, payer_id, payer_address FROM care_case WHERE payer_type = ? "
+        "AND lower(trim(payer_name)) = lower(trim(?)) "
+        "AND (payer_id IS NOT NULL OR payer_address IS NOT NULL) ORDER BY id DESC LIMIT 1",
+        ((given.payer or "").strip().lower(), given.payer_name),
+    ).fetchone()
+    if row is None:
+        return given, None, []
+    taken = {f: row[f] for f in wanted if row[f] is not None}
+    return given._replace(**taken), (row["id"] if taken else None), list(taken)
+
+
 def open_case(conn: sqlite3.Connection, client: sqlite3.Row, given: CaseInput) -> int:
     """Validate everything first (nothing is written on bad input), then insert the case, its
     first authorization and its diagnoses in one transaction.
