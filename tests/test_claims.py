@@ -644,3 +644,18 @@ def test_a_new_case_with_a_known_payer_takes_its_claims_id_and_address(auto):
     )  # fmt: skip
     case = json.loads(auto("case", "show", "3", "-f", "json").stdout)
     assert (case["payer_id"], case["payer_address"]) == (None, None)
+
+
+def test_a_visit_voided_after_it_was_billed_is_never_sent(auto, tmp_path):
+    auto("claim", "create", "Maria")
+    voided = auto("session", "void", "2", "--reason", "entered for the wrong client")
+    assert "session 2 is on draft claim 1, which can no longer be sent" in voided.stderr
+    message = _refused(auto, "claim", "print", "1", "-o", str(tmp_path / "c.pdf"))
+    assert "claim 1 bills session 2, void since" in message
+    assert not (tmp_path / "c.pdf").exists() and show(auto)["status"] == "draft"
+    auto("claim", "void", "1", "--reason", "visit 2 was void")
+    auto("claim", "create", "Maria")  # the rest, without it
+    assert 2 not in {x["session_id"] for x in show(auto, 2)["boxes"]["24"]}
+    auto("claim", "print", "2", "-o", str(tmp_path / "c2.pdf"))
+    voided = auto("session", "void", "3", "--reason", "duplicate")
+    assert "session 3 is on submitted claim 2: send the payer a corrected claim" in voided.stderr

@@ -221,6 +221,16 @@ def void_claim(conn: sqlite3.Connection, claim_id: int, reason: str) -> None:
         db.audit(conn, "void", "claim", claim_id)
 
 
+def open_claims_billing(conn: sqlite3.Connection, session_id: int) -> list[tuple[int, str]]:
+    """(claim id, status) of the open claims a session is on (one at most, by the triggers)."""
+    rows = conn.execute(
+        "SELECT DISTINCT c.id, c.status FROM claim_line l JOIN claim c ON c.id = l.claim_id "
+        "WHERE l.session_id = ? AND c.status IN ('draft', 'submitted') ORDER BY c.id",
+        (session_id,),
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
 def claims_to_send(conn: sqlite3.Connection, claim_ids: list[int]) -> list[sqlite3.Row]:
     """The claims named, each a draft or submitted (a void or replaced one is never sent)."""
     rows = [get_claim_row(conn, i) for i in dict.fromkeys(claim_ids)]
@@ -228,6 +238,18 @@ def claims_to_send(conn: sqlite3.Connection, claim_ids: list[int]) -> list[sqlit
     if dead:
         what = ", ".join(f"{r['id']} ({r['status']})" for r in dead)
         raise RuleRefused(f"claim: {what} — a void or replaced claim is never sent")
+    voided = conn.execute(
+        "SELECT DISTINCT l.claim_id, l.session_id FROM claim_line l "
+        "JOIN session s ON s.id = l.session_id WHERE s.status = 'void' "
+        "AND l.claim_id IN (SELECT value FROM json_each(?)) ORDER BY l.claim_id, l.session_id",
+        (json.dumps([r["id"] for r in rows]),),
+    ).fetchall()
+    if voided:
+        what = ", ".join(f"claim {c} bills session {s}" for c, s in voided)
+        raise RuleRefused(
+            f"claim: {what}, void since — a void visit is never billed: void a draft claim and "
+            "make it again, or replace a submitted one (claim create --replaces ID)"
+        )
     return rows
 
 

@@ -1044,7 +1044,22 @@ def void(
     session_id = parse_session_id(session)
     with database(ctx) as conn:
         void_session(conn, session_id, reason)
+        from medmassage.claims.store import open_claims_billing
+
+        billed = open_claims_billing(conn, session_id)
     say(f"Session {session_id} voided")
+    for claim_id, status in billed:  # a void visit must not stay billed
+        if status == "draft":
+            warn(
+                f"session {session_id} is on draft claim {claim_id}, which can no longer be "
+                f"sent: void it (medmassage claim void {claim_id} --reason …) and make it again"
+            )
+        else:
+            warn(
+                f"session {session_id} is on submitted claim {claim_id}: send the payer a "
+                f"corrected claim without it (medmassage claim create CLIENT --replaces "
+                f"{claim_id} --original-ref REF)"
+            )
 
 
 # `session search` lives in a module of its own and registers on this group.
