@@ -659,3 +659,28 @@ def test_a_visit_voided_after_it_was_billed_is_never_sent(auto, tmp_path):
     auto("claim", "print", "2", "-o", str(tmp_path / "c2.pdf"))
     voided = auto("session", "void", "3", "--reason", "duplicate")
     assert "session 3 is on submitted claim 2: send the payer a corrected claim" in voided.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "boxes"),
+    [
+        (("case", "edit", "1", "--dx", "S13.4XXD", "--dx", "M54.2", "--dx", "M62.830"), "21"),
+        (("profile", "set", "--fee", "97140=60"), "24"),
+        (("client", "edit", "Maria", "--address", "9 Elm St, Ferndale, WA 98248"), "5"),
+        (("case", "edit", "1", "--claim", "PIP-26-999"), "11b"),
+        (("profile", "set", "--claim-modifier", "auto-pip=59"), "24"),
+    ],
+)
+def test_a_draft_that_no_longer_agrees_with_the_record_is_not_sent(auto, tmp_path, change, boxes):
+    auto("claim", "create", "Maria")
+    assert "no longer agrees" not in auto("claim", "show", "1").stderr
+    auto(*change)
+    shown = auto("claim", "show", "1")
+    assert "draft claim 1 no longer agrees with the record" in shown.stderr
+    assert f"box {boxes}" in shown.stderr or f", {boxes}" in shown.stderr, shown.stderr
+    message = _refused(auto, "claim", "print", "1", "-o", str(tmp_path / "c.pdf"))
+    assert "claim: 1 no longer agrees with the record" in message
+    auto("claim", "void", "1", "--reason", "record corrected")
+    auto("claim", "create", "Maria")
+    auto("claim", "print", "2", "-o", str(tmp_path / "c.pdf"))  # made again: in step, sent
+    assert show(auto, 2)["status"] == "submitted"

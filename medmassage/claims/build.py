@@ -53,6 +53,7 @@ class ClaimRequest(NamedTuple):
     sessions: tuple[int, ...] = ()  # chosen visits, else every billable one of the period
     replaces: int | None = None
     original_ref: str | None = None
+    rebuilding: int | None = None  # a stored draft built again to compare (store.drift)
 
 
 class Built(NamedTuple):
@@ -115,13 +116,14 @@ def _provider_signature(profile: sqlite3.Row) -> str:
 # --- which visits -----------------------------------------------------------------------------
 
 
-def _open_claims_of(conn: sqlite3.Connection, session_ids: list[int], replaces: int | None):
-    """session id → the open claim (draft or submitted) it is on, the replaced one aside."""
+def _open_claims_of(conn: sqlite3.Connection, session_ids: list[int], request: ClaimRequest):
+    """session id → the open claim (draft or submitted) it is on, the one replaced (or built
+    again) aside."""
     rows = conn.execute(
         "SELECT l.session_id, c.id FROM claim_line l JOIN claim c ON c.id = l.claim_id "
-        "WHERE c.status IN ('draft', 'submitted') AND c.id IS NOT ? "
+        "WHERE c.status IN ('draft', 'submitted') AND c.id IS NOT ? AND c.id IS NOT ? "
         "AND l.session_id IN (SELECT value FROM json_each(?))",
-        (replaces, json.dumps(session_ids)),
+        (request.replaces, request.rebuilding, json.dumps(session_ids)),
     )
     return {r[0]: r[1] for r in rows}
 
@@ -176,7 +178,7 @@ def choose_visits(
     if voids:
         skipped.append(f"left out void session(s) {_ids(voids)}")
     rows = [r for r in rows if r["status"] == "signed"]
-    taken = _open_claims_of(conn, [r["id"] for r in rows], request.replaces)
+    taken = _open_claims_of(conn, [r["id"] for r in rows], request)
     if taken:
         by_claim: dict[int, list[int]] = {}
         for session_id, claim_id in taken.items():
@@ -208,6 +210,8 @@ def _rules(conn: sqlite3.Connection, payer_type: str) -> tuple[str | None, bool]
 
 def _replaced(conn: sqlite3.Connection, request: ClaimRequest) -> dict | None:
     """Box 22 for a corrected claim: the original must be a submitted claim of the case."""
+    if request.rebuilding is not None:  # checked when the draft was made; replaced since
+        return {"code": "7", "original_ref": request.original_ref} if request.replaces else None
     if request.replaces is None:
         if request.original_ref:
             raise InputError("original-ref", request.original_ref, "goes with --replaces ID")

@@ -221,6 +221,55 @@ def void_claim(conn: sqlite3.Connection, claim_id: int, reason: str) -> None:
         db.audit(conn, "void", "claim", claim_id)
 
 
+def drift(conn: sqlite3.Connection, claim_id: int) -> list[str]:
+    """What a draft claim says that the record no longer does: the boxes (and "24" for the
+    lines) that building it again from the record, as of the day it was made, fills otherwise,
+    or why it can no longer be made at all. [] for a claim in step, or one no longer a draft
+    (a submitted claim is what was sent)."""
+    row = get_claim_row(conn, claim_id)
+    if row["status"] != "draft":
+        return []
+    stored = claim_dict(conn, claim_id)
+    sessions = tuple(dict.fromkeys(x["session_id"] for x in stored["boxes"]["24"]))
+    request = ClaimRequest(
+        case_id=row["case_id"],
+        sessions=sessions,
+        replaces=row["replaces"],
+        original_ref=row["original_ref"],
+        rebuilding=claim_id,
+    )
+    made = date.fromisoformat(stored["boxes"]["31"]["date"])
+    try:
+        built = build_claim(conn, request, made, claim_id)
+    except (InputError, RuleRefused) as error:
+        return [f"it could not be made now ({error})"]
+    boxes = stored["boxes"]
+    changed = [k for k in built.data if built.data[k] != boxes.get(k)]
+
+    def lines(items):
+        return [
+            (x["session_id"], x["cpt"], x["units"], x["fee_cents"], x["modifiers"], x["pointers"])
+            for x in items
+        ]
+
+    kept = [
+        {
+            "session_id": x["session_id"],
+            "cpt": x["24D"]["cpt"],
+            "units": x["24G"],
+            "fee_cents": x["fee_cents"],
+            "modifiers": x["24D"]["modifiers"],
+            "pointers": x["24E"],
+        }
+        for x in boxes["24"]
+    ]
+    if lines(built.lines) != lines(kept) or built.place_of_service != (
+        boxes["24"][0]["24B"] if boxes["24"] else None
+    ):
+        changed.append("24")
+    return [f"box {', '.join(changed)}"] if changed else []
+
+
 def open_claims_billing(conn: sqlite3.Connection, session_id: int) -> list[tuple[int, str]]:
     """(claim id, status) of the open claims a session is on (one at most, by the triggers)."""
     rows = conn.execute(
@@ -250,6 +299,14 @@ def claims_to_send(conn: sqlite3.Connection, claim_ids: list[int]) -> list[sqlit
             f"claim: {what}, void since — a void visit is never billed: void a draft claim and "
             "make it again, or replace a submitted one (claim create --replaces ID)"
         )
+    for r in rows:
+        found = drift(conn, r["id"])
+        if found:
+            raise RuleRefused(
+                f"claim: {r['id']} no longer agrees with the record ({'; '.join(found)} "
+                "changed since it was made) — void it and make it again: medmassage claim void "
+                f"{r['id']} --reason 'record corrected', then claim create"
+            )
     return rows
 
 

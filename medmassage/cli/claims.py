@@ -233,7 +233,7 @@ def _box_value(key: str, value) -> str:
 def show(ctx: typer.Context, claim: ClaimArg, fmt: FormatOpt = None, output: OutputOpt = None):
     """A claim box by box (NUCC numbers), its lines and its state. `-f json` is the contract
     the README documents: keys are the box numbers ("1a", "11b", "24" lines with "24A"…)."""
-    from medmassage.claims.store import claim_dict, parse_claim_id
+    from medmassage.claims.store import claim_dict, drift, parse_claim_id
     from medmassage.cli.render import (
         Col,
         json_text,
@@ -249,6 +249,12 @@ def show(ctx: typer.Context, claim: ClaimArg, fmt: FormatOpt = None, output: Out
     claim_id = parse_claim_id(claim)
     with database(ctx) as conn:
         data = claim_dict(conn, claim_id)
+        changed = drift(conn, claim_id)
+    if changed:
+        warn(
+            f"draft claim {claim_id} no longer agrees with the record ({'; '.join(changed)} "
+            f"changed since it was made): void it and make it again before you send it"
+        )
     if chosen == "json":
         write_output(on_screen(json_text(data), output, as_json=True), output)
         return
