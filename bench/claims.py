@@ -105,7 +105,10 @@ def measure(folder: Path, runs: int) -> bool:
     report("claim print --proof (3 forms)", median(proof, env, runs), None, 1.0)
     ids = [str(james + i) for i in range(1, 51)]
     export = [*mm, "claim", "export", *ids, "-o", str(folder / "claims.837")]
-    report("claim export (50 claims)", median(export, env, runs), None, 2.0)
+    # The first export sends 50 drafts (each checked against the record, then marked submitted);
+    # later ones resend submitted claims.
+    report("claim export (50 drafts)", wall_seconds(export, env), None, 2.0)
+    report("claim export (50 submitted)", median(export, env, runs), None, 2.0)
     return ok
 
 
