@@ -226,6 +226,8 @@ def test_readme_day_walkthrough_runs(tmp_path, monkeypatch):
     assert "MCID" in outputs["progress"].stdout
     assert (tmp_path / "maria-progress.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "maria-superbill.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "claim-1.pdf").read_bytes().startswith(b"%PDF")
+    assert "Marked submitted today: claim(s) 1" in outputs["claim"].stderr
 
 
 def test_readme_export_example_shows_what_an_export_writes(practice, tmp_path):
