@@ -684,3 +684,41 @@ def test_a_draft_that_no_longer_agrees_with_the_record_is_not_sent(auto, tmp_pat
     auto("claim", "create", "Maria")
     auto("claim", "print", "2", "-o", str(tmp_path / "c.pdf"))  # made again: in step, sent
     assert show(auto, 2)["status"] == "submitted"
+
+
+def test_voiding_a_replacement_draft_gives_the_original_back_its_standing(auto, tmp_path):
+    """`replaced` is derived from a standing replacement, never stored: when the corrected
+    claim is still a draft and is voided, the original is submitted again — its visits stay
+    billed (no second original claim for them) and it can be replaced anew."""
+    auto("claim", "create", "Maria")
+    auto("claim", "print", "1", "-o", str(tmp_path / "c.pdf"))
+    auto("claim", "create", "Maria", "--replaces", "1", "--original-ref", "ICN-1")
+    assert show(auto, 1)["status"] == "replaced"
+    assert "claim 1 is replaced by claim 2" in _refused(
+        auto, "claim", "create", "Maria", "--replaces", "1", "--original-ref", "ICN-1"
+    )
+    assert "a void or replaced claim is never sent" in _refused(
+        auto, "claim", "print", "1", "-o", str(tmp_path / "again.pdf")
+    )
+    auto("claim", "void", "2", "--reason", "corrected the wrong claim")
+    old = show(auto, 1)
+    assert (old["status"], old["replaced_by"]) == ("submitted", None)
+    assert "no signed visits left to bill" in _refused(auto, "claim", "create", "Maria")
+    auto("claim", "create", "Maria", "--replaces", "1", "--original-ref", "ICN-1")
+    assert show(auto, 3)["replaces"] == 1 and show(auto, 1)["status"] == "replaced"
+    listed = {c["id"]: c["status"] for c in json.loads(auto("claim", "list", "-f", "json").stdout)}
+    assert listed == {1: "replaced", 2: "void", 3: "draft"}
+    replaced = json.loads(auto("claim", "list", "--status", "replaced", "-f", "json").stdout)
+    assert [c["id"] for c in replaced] == [1]
+    # The shell cannot make a second standing replacement, or replace a draft.
+    conn = sqlite3.connect(auto.db)
+    for sql in (
+        "INSERT INTO claim (case_id, frequency_code, replaces, data, created) "
+        "VALUES (1, '7', 1, '{}', 'x')",
+        "INSERT INTO claim (case_id, frequency_code, replaces, data, created) "
+        "VALUES (1, '7', 3, '{}', 'x')",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="replaces"):
+            conn.execute(sql)
+    conn.close()
+    assert auto("db", "check").exit_code == 0

@@ -46,6 +46,23 @@ LETTERS = "ABCDEFGHIJKL"
 SIGNATURE_ON_FILE = "SIGNATURE ON FILE"
 
 
+def replacement_of(alias: str) -> str:
+    """SQL: the non-void claim that replaces claim `alias` (NULL when none stands)."""
+    return (
+        f"(SELECT r.id FROM claim r WHERE r.replaces = {alias}.id AND r.status <> 'void' "
+        "ORDER BY r.id DESC LIMIT 1)"
+    )
+
+
+def state_of(alias: str) -> str:
+    """SQL: a claim's state as shown: its stored status, or "replaced" for a submitted claim a
+    standing corrected claim names. Derived, so voiding the corrected draft undoes it."""
+    return (
+        f"CASE WHEN {alias}.status = 'submitted' AND {replacement_of(alias)} IS NOT NULL "
+        f"THEN 'replaced' ELSE {alias}.status END"
+    )
+
+
 class ClaimRequest(NamedTuple):
     case_id: int
     first: date | None = None
@@ -121,7 +138,7 @@ def _open_claims_of(conn: sqlite3.Connection, session_ids: list[int], request: C
     again) aside."""
     rows = conn.execute(
         "SELECT l.session_id, c.id FROM claim_line l JOIN claim c ON c.id = l.claim_id "
-        "WHERE c.status IN ('draft', 'submitted') AND c.id IS NOT ? AND c.id IS NOT ? "
+        f"WHERE {state_of('c')} IN ('draft', 'submitted') AND c.id IS NOT ? AND c.id IS NOT ? "
         "AND l.session_id IN (SELECT value FROM json_each(?))",
         (request.replaces, request.rebuilding, json.dumps(session_ids)),
     )
@@ -217,7 +234,8 @@ def _replaced(conn: sqlite3.Connection, request: ClaimRequest) -> dict | None:
             raise InputError("original-ref", request.original_ref, "goes with --replaces ID")
         return None
     row = conn.execute(
-        "SELECT case_id, status FROM claim WHERE id = ?", (request.replaces,)
+        f"SELECT case_id, status, {replacement_of('c')} AS replaced_by FROM claim c WHERE id = ?",
+        (request.replaces,),
     ).fetchone()
     if row is None:
         raise InputError(
@@ -225,6 +243,12 @@ def _replaced(conn: sqlite3.Connection, request: ClaimRequest) -> dict | None:
         )
     if row["case_id"] != request.case_id:
         raise InputError("replaces", request.replaces, f"is not a claim of case {request.case_id}")
+    if row["replaced_by"] is not None:
+        raise RuleRefused(
+            f"replaces: claim {request.replaces} is replaced by claim {row['replaced_by']} — "
+            f"correct that one instead (claim create … --replaces {row['replaced_by']}, once it "
+            "is submitted), or void it if it is still a draft"
+        )
     if row["status"] != "submitted":
         raise RuleRefused(
             f"replaces: claim {request.replaces} is {row['status']} — only a submitted claim is "

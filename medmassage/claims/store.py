@@ -13,7 +13,13 @@ import json
 import sqlite3
 from datetime import date
 
-from medmassage.claims.build import LINES_PER_FORM, ClaimRequest, build_claim
+from medmassage.claims.build import (
+    LINES_PER_FORM,
+    ClaimRequest,
+    build_claim,
+    replacement_of,
+    state_of,
+)
 from medmassage.errors import InputError, RuleRefused, RuntimeProblem
 from medmassage.rules.dates import now_stamp
 from medmassage.store import db
@@ -25,14 +31,11 @@ OPEN = ("draft", "submitted")
 def create_claim(
     conn: sqlite3.Connection, request: ClaimRequest, on: date
 ) -> tuple[int, list[str], list[str]]:
-    """Build and store a draft claim; a replacement marks the original replaced in the same
-    transaction. Returns (claim id, warnings, what was left out)."""
+    """Build and store a draft claim (a replacement's original reads "replaced" from then on,
+    derived: state_of). Returns (claim id, warnings, what was left out)."""
     with db.transaction(conn):
         claim_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM claim").fetchone()[0]
         built = build_claim(conn, request, on, claim_id)
-        if request.replaces is not None:
-            conn.execute("UPDATE claim SET status = 'replaced' WHERE id = ?", (request.replaces,))
-            db.audit(conn, "replace", "claim", request.replaces)
         data = {
             "boxes": built.data,
             "authorization_id": built.authorization_id,
@@ -81,7 +84,11 @@ def parse_claim_id(value: str | int) -> int:
 
 
 def get_claim_row(conn: sqlite3.Connection, claim_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM claim WHERE id = ?", (claim_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT *, {state_of('c')} AS state, {replacement_of('c')} AS replaced_by "
+        "FROM claim c WHERE id = ?",
+        (claim_id,),
+    ).fetchone()
     if row is None:
         raise InputError("claim", claim_id, "no claim has this id (see: medmassage claim list)")
     return row
@@ -150,12 +157,9 @@ def claim_dict(conn: sqlite3.Connection, claim_id: int) -> dict:
             (claim_id,),
         )
     ]
-    replaced_by = conn.execute(
-        "SELECT id FROM claim WHERE replaces = ? ORDER BY id DESC LIMIT 1", (claim_id,)
-    ).fetchone()
     return {
         "claim_id": claim_id,
-        "status": row["status"],
+        "status": row["state"],
         "created": row["created"],
         "submitted": row["submitted"],
         "submitted_by": row["submitted_by"],
@@ -165,7 +169,7 @@ def claim_dict(conn: sqlite3.Connection, claim_id: int) -> dict:
         "payer_type": case["payer_type"],
         "frequency_code": row["frequency_code"],
         "replaces": row["replaces"],
-        "replaced_by": replaced_by[0] if replaced_by else None,
+        "replaced_by": row["replaced_by"],
         "interchanges": submitted_in,
         "visits": len({x["session_id"] for x in lines}),
         "total_cents": total,
@@ -188,14 +192,15 @@ def list_claims(
     if status is not None and status not in STATUSES:
         raise InputError("status", status, "one of " + ", ".join(STATUSES))
     rows = conn.execute(
-        "SELECT c.id, c.case_id, c.status, c.created, c.submitted, c.submitted_by, c.replaces, "
+        f"SELECT c.id, c.case_id, {state_of('c')} AS status, c.created, c.submitted, "
+        "c.submitted_by, c.replaces, "
         "k.client_id, cl.name AS client, k.payer_type, k.payer_name, "
         "count(l.line) AS lines, count(DISTINCT l.session_id) AS visits, "
         "coalesce(sum(l.charge_cents), 0) AS total_cents, "
         "min(l.service_date) AS first, max(l.service_date) AS last "
         "FROM claim c JOIN care_case k ON k.id = c.case_id JOIN client cl ON cl.id = k.client_id "
         "LEFT JOIN claim_line l ON l.claim_id = c.id "
-        "WHERE (? IS NULL OR k.client_id = ?) AND (? IS NULL OR c.status = ?) "
+        f"WHERE (? IS NULL OR k.client_id = ?) AND (? IS NULL OR {state_of('c')} = ?) "
         "GROUP BY c.id ORDER BY c.id",
         (client_id, client_id, status, status),
     )
@@ -210,7 +215,7 @@ def void_claim(conn: sqlite3.Connection, claim_id: int, reason: str) -> None:
         row = get_claim_row(conn, claim_id)
         if row["status"] != "draft":
             raise RuleRefused(
-                f"claim: {claim_id} is {row['status']} — only a draft is voided; a submitted "
+                f"claim: {claim_id} is {row['state']} — only a draft is voided; a submitted "
                 "claim is corrected with: medmassage claim create CLIENT --replaces "
                 f"{claim_id} --original-ref REF"
             )
@@ -273,8 +278,8 @@ def drift(conn: sqlite3.Connection, claim_id: int) -> list[str]:
 def open_claims_billing(conn: sqlite3.Connection, session_id: int) -> list[tuple[int, str]]:
     """(claim id, status) of the open claims a session is on (one at most, by the triggers)."""
     rows = conn.execute(
-        "SELECT DISTINCT c.id, c.status FROM claim_line l JOIN claim c ON c.id = l.claim_id "
-        "WHERE l.session_id = ? AND c.status IN ('draft', 'submitted') ORDER BY c.id",
+        f"SELECT DISTINCT c.id, c.status FROM claim_line l JOIN claim c ON c.id = l.claim_id "
+        f"WHERE l.session_id = ? AND {state_of('c')} IN ('draft', 'submitted') ORDER BY c.id",
         (session_id,),
     )
     return [(r[0], r[1]) for r in rows]
@@ -283,9 +288,9 @@ def open_claims_billing(conn: sqlite3.Connection, session_id: int) -> list[tuple
 def claims_to_send(conn: sqlite3.Connection, claim_ids: list[int]) -> list[sqlite3.Row]:
     """The claims named, each a draft or submitted (a void or replaced one is never sent)."""
     rows = [get_claim_row(conn, i) for i in dict.fromkeys(claim_ids)]
-    dead = [r for r in rows if r["status"] not in OPEN]
+    dead = [r for r in rows if r["state"] not in OPEN]
     if dead:
-        what = ", ".join(f"{r['id']} ({r['status']})" for r in dead)
+        what = ", ".join(f"{r['id']} ({r['state']})" for r in dead)
         raise RuleRefused(f"claim: {what} — a void or replaced claim is never sent")
     voided = conn.execute(
         "SELECT DISTINCT l.claim_id, l.session_id FROM claim_line l "

@@ -666,8 +666,9 @@ INSERT INTO note_template (name, assessment, plan, homecare, source, created) VA
 # A claim holds the boxes as built (`data`: every box but 24 and the totals) and one claim_line
 # per 24 line with the fee used, so a claim never changes after it is made, whatever the profile
 # does later; its total, its forms and box 28 are derived from its lines. Its status moves
-# draft → submitted (printed or exported) or draft → void, and submitted → replaced when a
-# corrected claim (box 22 code 7) takes its place; nothing else
+# draft → submitted (printed or exported) or draft → void; "replaced" is derived, never stored:
+# a submitted claim is replaced while a non-void corrected claim (box 22 code 7) names it, so
+# voiding that draft gives the original its standing back. Nothing else
 # ever changes, and no claim or line is ever deleted. A visit is on at most one open (draft or
 # submitted) claim: claim_line_one_open_claim refuses a second even from the sqlite3 shell.
 # An 837P interchange's control number is the id of its x12_interchange row: AUTOINCREMENT
@@ -731,7 +732,7 @@ CREATE TABLE claim (
     id INTEGER PRIMARY KEY,
     case_id INTEGER NOT NULL REFERENCES care_case(id),
     status TEXT NOT NULL DEFAULT 'draft'
-        CHECK (status IN ('draft', 'submitted', 'replaced', 'void')),
+        CHECK (status IN ('draft', 'submitted', 'void')),
     frequency_code TEXT NOT NULL DEFAULT '1' CHECK (frequency_code IN ('1', '7')),
     replaces INTEGER REFERENCES claim(id),
     original_ref TEXT CHECK (original_ref IS NULL OR length(original_ref) BETWEEN 1 AND 50),
@@ -743,7 +744,7 @@ CREATE TABLE claim (
     voided TEXT,
     CHECK ((status = 'void') = (void_reason IS NOT NULL)),
     CHECK ((frequency_code = '7') = (replaces IS NOT NULL)),
-    CHECK ((status IN ('submitted', 'replaced')) = (submitted IS NOT NULL))
+    CHECK ((status = 'submitted') = (submitted IS NOT NULL))
 ) STRICT;
 CREATE INDEX claim_case ON claim(case_id, status);
 
@@ -772,9 +773,7 @@ CREATE TABLE x12_interchange (
 CREATE TRIGGER claim_locked_update BEFORE UPDATE ON claim
 WHEN NOT ({_unchanged(_CLAIM_LOCKED)} AND NEW.id IS OLD.id AND (
         (OLD.status = 'draft' AND NEW.status = 'submitted' AND NEW.void_reason IS NULL)
-     OR (OLD.status = 'draft' AND NEW.status = 'void' AND {_unchanged(_SUBMISSION)})
-     OR (OLD.status = 'submitted' AND NEW.status = 'replaced' AND {_unchanged(_SUBMISSION)}
-         AND NEW.void_reason IS NULL)))
+     OR (OLD.status = 'draft' AND NEW.status = 'void' AND {_unchanged(_SUBMISSION)})))
 BEGIN
     SELECT RAISE(ABORT, 'claim is locked: void a draft, or replace a submitted claim');
 END;
@@ -783,6 +782,14 @@ BEGIN SELECT RAISE(ABORT, 'claims are never deleted: void or replace one'); END;
 CREATE TRIGGER claim_no_replace BEFORE INSERT ON claim
 WHEN EXISTS (SELECT 1 FROM claim WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'claims are never deleted: void or replace one'); END;
+CREATE TRIGGER claim_replaces_one_submitted BEFORE INSERT ON claim
+WHEN NEW.replaces IS NOT NULL AND (
+       (SELECT status FROM claim WHERE id = NEW.replaces AND case_id = NEW.case_id)
+           IS NOT 'submitted'
+    OR EXISTS (SELECT 1 FROM claim WHERE replaces = NEW.replaces AND status <> 'void'))
+BEGIN
+    SELECT RAISE(ABORT, 'a claim replaces one submitted claim of its case, once at a time');
+END;
 CREATE TRIGGER claim_line_locked_insert BEFORE INSERT ON claim_line
 WHEN (SELECT status FROM claim WHERE id = NEW.claim_id) IS NOT 'draft'
     OR EXISTS (SELECT 1 FROM claim_line WHERE claim_id = NEW.claim_id AND line = NEW.line)
@@ -790,7 +797,9 @@ BEGIN SELECT RAISE(ABORT, 'claim is locked: its lines are those it was made with
 CREATE TRIGGER claim_line_one_open_claim BEFORE INSERT ON claim_line
 WHEN EXISTS (SELECT 1 FROM claim_line l JOIN claim c ON c.id = l.claim_id
              WHERE l.session_id = NEW.session_id AND l.claim_id <> NEW.claim_id
-               AND c.status IN ('draft', 'submitted'))
+               AND c.status IN ('draft', 'submitted')
+               AND NOT EXISTS (SELECT 1 FROM claim r WHERE r.replaces = c.id
+                               AND r.status <> 'void'))
 BEGIN SELECT RAISE(ABORT, 'session is on another open claim'); END;
 CREATE TRIGGER claim_line_no_update BEFORE UPDATE ON claim_line
 BEGIN SELECT RAISE(ABORT, 'claim is locked: its lines are those it was made with'); END;
@@ -858,6 +867,7 @@ PROTECTIVE_TRIGGERS: dict[str, int] = {
     "claim_locked_update": 12,
     "claim_no_delete": 12,
     "claim_no_replace": 12,
+    "claim_replaces_one_submitted": 12,
     "claim_line_locked_insert": 12,
     "claim_line_one_open_claim": 12,
     "claim_line_no_update": 12,
