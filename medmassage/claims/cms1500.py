@@ -30,13 +30,13 @@ A box that is None (or missing) is left empty; nothing here raises on one.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from medmassage.claims import cms1500_grid as grid
 from medmassage.documents.fpdf_lean import lean_fpdf_import
+from medmassage.rules.textsafety import ascii_caps
 
 with lean_fpdf_import():
     from fpdf import FPDF, FPDF_VERSION
@@ -67,11 +67,9 @@ class Field(NamedTuple):
 
 def _clean(value: Any) -> str:
     """Upper-case ASCII text for the OCR form (accents dropped: JOSÉ → JOSE), '' for None."""
-    if value is None or value is False:
+    if value is False:
         return ""
-    text = unicodedata.normalize("NFKD", str(value))
-    text = text.encode("ascii", "ignore").decode("ascii")
-    return " ".join(text.upper().split())
+    return ascii_caps(value)
 
 
 def _name(value: Any) -> str:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
+
+from medmassage.rules.textsafety import ascii_caps
 
 SEGMENT = "~"
 ELEMENT = "*"
@@ -67,11 +68,7 @@ class Envelope(NamedTuple):
 
 def text(value: Any, limit: int | None = None) -> str:
     """Free text as X12 customarily carries it: ASCII upper case, no delimiters, one space."""
-    if value is None:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", str(value))
-    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
-    cleaned = " ".join(_UNSAFE.sub(" ", ascii_only).split()).upper()
+    cleaned = " ".join(_UNSAFE.sub(" ", ascii_caps(value)).split())
     return cleaned[:limit].rstrip() if limit else cleaned
 
 

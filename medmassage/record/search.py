@@ -195,19 +195,11 @@ def search_sessions(
     """The sessions whose notes match `text`, newest first, at most `limit`, each with the
     fields that matched and a snippet of each. One read snapshot."""
     query = fts_query(text)
-    where, params = ["session_fts MATCH ?"], [query]
-    if client_id is not None:
-        where.append("k.client_id = ?")
-        params.append(client_id)
-    if case_id is not None:
-        where.append("s.case_id = ?")
-        params.append(case_id)
-    if start is not None:
-        where.append("s.date >= ?")
-        params.append(start.isoformat())
-    if end is not None:
-        where.append("s.date <= ?")
-        params.append(end.isoformat())
+    from medmassage.record.session_query import session_filters
+
+    where, params = session_filters(client_id, case_id, start, end)
+    where.insert(0, "session_fts MATCH ?")
+    params.insert(0, query)
     if not include_void:
         where.append("s.status != 'void'")
     joins = """

@@ -954,21 +954,12 @@ def list_sessions(
 ) -> list[dict]:
     """Sessions, oldest first, each with its visit number and flags as derived now (void ones
     have none); `drafts`: unsigned drafts only."""
-    where, params = ["1 = 1"], []
+    from medmassage.record.session_query import session_filters
+
+    where, params = session_filters(client_id, case_id, start, end)
+    where.insert(0, "1 = 1")
     if drafts:
         where.append("s.status = 'draft'")
-    if client_id is not None:
-        where.append("k.client_id = ?")
-        params.append(client_id)
-    if case_id is not None:
-        where.append("s.case_id = ?")
-        params.append(case_id)
-    if start is not None:
-        where.append("s.date >= ?")
-        params.append(start.isoformat())
-    if end is not None:
-        where.append("s.date <= ?")
-        params.append(end.isoformat())
     rows = conn.execute(
         f"""
         SELECT s.id, s.date, s.start_time, c.id AS client_id, c.name AS client, s.case_id,

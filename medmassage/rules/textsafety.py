@@ -141,3 +141,15 @@ def json_visible(text: str) -> str:
     if text.isascii():
         return text if "\x7f" not in text else text.replace("\x7f", "\\u007f")
     return _regex("json").sub(_json_escape, text)
+
+
+def ascii_caps(value: object) -> str:
+    """Text for a payer's machines (the CMS-1500's OCR, X12): accents dropped (JOSÉ → JOSE),
+    anything else outside ASCII left out, upper case, runs of white space as one space; "" for
+    None. The claim printer and the 837P writer both use it, so a name reads alike in both."""
+    if value is None:
+        return ""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(value))
+    return " ".join(decomposed.encode("ascii", "ignore").decode("ascii").upper().split())
