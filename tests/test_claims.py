@@ -722,3 +722,31 @@ def test_voiding_a_replacement_draft_gives_the_original_back_its_standing(auto, 
             conn.execute(sql)
     conn.close()
     assert auto("db", "check").exit_code == 0
+
+
+def test_an_id_x12_cannot_carry_is_refused_without_echoing_it(auto, tmp_path):
+    auto("profile", "set", *CLEARINGHOUSE)
+    auto("case", "edit", "1", "--policy", "EMA~4471*902")  # legal on paper, an X12 delimiter
+    auto("claim", "create", "Maria")
+    message = _refused(auto, "claim", "export", "1", "-o", str(tmp_path / "c.837"))
+    assert "box 1a insured's id is not 1 to 80 plain characters" in message
+    assert "4471" not in message and not (tmp_path / "c.837").exists()
+    assert show(auto)["status"] == "draft"
+
+
+def test_the_readme_claim_json_example_has_the_real_keys(auto):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("`claim show ID -f json`", 1)[1].split("```json", 1)[1]
+    example = json.loads(block.split("```", 1)[0])
+    auto("claim", "create", "Maria")
+    real = show(auto)
+    assert list(example) == list(real)
+    assert list(example["boxes"]) == list(real["boxes"])
+    assert set(example["boxes"]["24"][0]) == set(real["boxes"]["24"][0])
+    assert example["boxes"]["24"][0] == real["boxes"]["24"][0] | {"session_id": 1}
+    for key in ("carrier", "2", "3", "11b", "14", "17", "21", "25", "31", "33b"):
+        assert example["boxes"][key] == real["boxes"][key], key
+    # The README's practice has a ZIP+4 (it exports 837P files); the rest of box 33 is the same.
+    assert example["boxes"]["33"] == real["boxes"]["33"] | {"zip": "982254410"}

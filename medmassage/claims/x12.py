@@ -116,7 +116,9 @@ def ident(value: Any, where: str, what: str, limit: int = 50) -> str:
     if not raw:
         raise X12Error(f"{where}: {what} is empty")
     if len(raw) > limit or _UNSAFE.search(raw) or not raw.isascii():
-        raise X12Error(f"{where}: {what} {raw!r} is not 1 to {limit} plain characters")
+        # Not echoed: a member id or claim number is the client's (SPEC §13, messages).
+        why = f"{len(raw)} characters" if len(raw) > limit else "a character X12 cannot carry"
+        raise X12Error(f"{where}: {what} is not 1 to {limit} plain characters ({why})")
     return raw
 
 
